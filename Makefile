@@ -1,0 +1,14 @@
+# The two commands of the README, plus helpers. Everything installs what it needs.
+.PHONY: run test lint bench venv
+
+run:        ## serve on 127.0.0.1:8000 with SQLite, embedded Redis and the paper exchange
+	bash scripts/run.sh
+
+test:       ## whole suite + ruff + mypy on a throwaway PostgreSQL 15 and redis-server
+	bash scripts/test.sh
+
+lint: venv
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy tradingcore positions orders config
+
+venv:
+	bash scripts/venv.sh

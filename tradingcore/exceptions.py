@@ -1,0 +1,123 @@
+"""One exception hierarchy for the whole service, each class with a stable error code.
+
+Services raise these; the API's exception handler maps them to HTTP statuses and the error body
+``{"error": {"code", "message", "details"}}``; commands print them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TradingError(Exception):
+    """Base of every domain error."""
+
+    code = "trading_error"
+
+    def __init__(self, message: str = "", *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message or self.__class__.__doc__ or self.code)
+        self.message = message or (self.__class__.__doc__ or self.code).strip()
+        self.details = details or {}
+
+
+class ValidationError(TradingError):
+    """The request is malformed or violates a rule of the domain."""
+
+    code = "invalid"
+
+
+class NotFound(TradingError):
+    """The object does not exist or belongs to someone else."""
+
+    code = "not_found"
+
+
+class Conflict(TradingError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+
+
+class InsufficientPosition(Conflict):
+    """The close asks for more than the open size not already reserved by live closing orders."""
+
+    code = "insufficient_position"
+
+
+class InvalidTransition(Conflict):
+    """The order cannot move from its current status to the requested one."""
+
+    code = "invalid_transition"
+
+
+class ConfigurationError(TradingError):
+    """The service or an account is not configured for the request."""
+
+    code = "configuration_error"
+
+
+class AccountMissing(ConfigurationError):
+    """No exchange account holds credentials for this user and exchange."""
+
+    code = "account_missing"
+
+
+class ExchangeError(TradingError):
+    """Base of every error that comes from talking to an exchange."""
+
+    code = "exchange_error"
+
+
+class ExchangeUnavailable(ExchangeError):
+    """The exchange could not be reached or answered with a server error; retry later."""
+
+    code = "exchange_unavailable"
+    retryable = True
+
+
+class RateLimited(ExchangeUnavailable):
+    """The exchange throttled the request; retry later."""
+
+    code = "rate_limited"
+
+
+class OrderOutcomeUnknown(ExchangeError):
+    """Placement timed out: the exchange may or may not hold the order. Look it up by client id."""
+
+    code = "order_outcome_unknown"
+
+
+class OrderRejected(ExchangeError):
+    """The exchange refused the order permanently."""
+
+    code = "order_rejected"
+
+
+class InsufficientFunds(OrderRejected):
+    """The account lacks the margin for the order."""
+
+    code = "insufficient_funds"
+
+
+class InvalidOrder(OrderRejected):
+    """The exchange refused the order's parameters (size, price, precision, mode)."""
+
+    code = "invalid_order"
+
+
+class BadSymbol(OrderRejected):
+    """The exchange does not list the instrument."""
+
+    code = "bad_symbol"
+
+
+class AuthenticationFailed(OrderRejected):
+    """The exchange refused the account's credentials or permissions."""
+
+    code = "authentication_failed"
+
+
+class ExchangeOrderNotFound(ExchangeError, NotFound):
+    """The exchange has no order with that id."""
+
+    code = "exchange_order_not_found"

@@ -1,0 +1,52 @@
+"""Model fields shared by the apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from tradingcore import crypto
+from tradingcore.decimals import MAX_DIGITS, PLACES
+
+
+class MoneyField(models.DecimalField):
+    """numeric(20,8): every price, size and amount of money."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", MAX_DIGITS)
+        kwargs.setdefault("decimal_places", PLACES)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DecimalField", args, kwargs
+
+
+class EncryptedTextField(models.TextField):
+    """Text encrypted at rest; reads back as ``crypto.Secret``, never as plain ``str``.
+
+    Not editable, so no ModelForm (and so no admin page) ever renders it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> crypto.Secret:
+        return crypto.Secret(crypto.decrypt(value or ""))
+
+    def to_python(self, value: Any) -> crypto.Secret:
+        if isinstance(value, crypto.Secret):
+            return value
+        return crypto.Secret(value or "")
+
+    def get_prep_value(self, value: Any) -> str:
+        if isinstance(value, crypto.Secret):
+            value = value.reveal()
+        return crypto.encrypt(value or "")
+
+    def value_to_string(self, obj: Any) -> str:
+        return crypto.MASK
