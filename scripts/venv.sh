@@ -7,7 +7,8 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+# Only the dependency lists decide whether to reinstall, not tool settings.
+stamp=.venv/.installed-$(sed -n '/^\[project\]/,/^\[build-system\]/p' pyproject.toml | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
     echo "installing Python packages into .venv ..."
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip

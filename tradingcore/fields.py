@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 from tradingcore import crypto
 from tradingcore.decimals import MAX_DIGITS, PLACES
@@ -23,11 +24,21 @@ class MoneyField(models.DecimalField):
         return name, "django.db.models.DecimalField", args, kwargs
 
 
+class _SecretAttribute(DeferredAttribute):
+    """Wraps every value assigned to the attribute in ``crypto.Secret``, so an instance never holds
+    the plaintext as ``str``: not after ``create(api_secret=...)`` nor after an assignment."""
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        instance.__dict__[self.field.attname] = self.field.to_python(value)
+
+
 class EncryptedTextField(models.TextField):
     """Text encrypted at rest; reads back as ``crypto.Secret``, never as plain ``str``.
 
     Not editable, so no ModelForm (and so no admin page) ever renders it.
     """
+
+    descriptor_class = _SecretAttribute
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", False)
