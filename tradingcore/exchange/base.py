@@ -54,7 +54,9 @@ class MarketInfo:
                 f"({self.min_amount} contracts of {self.contract_size}) on {self.exchange} {self.symbol}",
                 details={"quantity": [f"minimum is {minimum}"]},
             )
-        return contracts.normalize() if contracts == contracts.to_integral_value() else contracts
+        if contracts == contracts.to_integral_value():
+            return contracts.quantize(Decimal(1))  # 300, never 3E+2
+        return contracts
 
     def to_base(self, contracts: Decimal) -> Decimal:
         return contracts * self.contract_size
