@@ -1,0 +1,24 @@
+"""The paper exchange: a deterministic exchange simulator kept in the database (SPEC section 5).
+
+``PaperGateway`` serves the gateway interface for one user; ``set_mark`` moves a market and
+matches its book; ``random_walk`` drives a demo. Modules: ``placement`` (validation, placing,
+cancelling), ``engine`` (matching, fills, positions), ``book`` (marks), ``describe`` (DTOs).
+
+Settings (read at call time, with defaults): ``TRADING_PAPER_MAKER_FEE`` (0.0002),
+``TRADING_PAPER_TAKER_FEE`` (0.0005), ``TRADING_PAPER_SLIPPAGE_BPS`` (0).
+"""
+
+from tradingcore.exchange.paper.book import PaperTrade, advance_random_walk, get_mark, random_walk, set_mark
+from tradingcore.exchange.paper.errors import OrderNotCancellable, PaperMarkMissing
+from tradingcore.exchange.paper.gateway import PaperGateway
+
+__all__ = [
+    "OrderNotCancellable",
+    "PaperGateway",
+    "PaperMarkMissing",
+    "PaperTrade",
+    "advance_random_walk",
+    "get_mark",
+    "random_walk",
+    "set_mark",
+]

@@ -1,0 +1,66 @@
+"""Paper exchange rows as the gateway DTOs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tradingcore.decimals import quantize
+from tradingcore.enums import Liquidity, MarginMode, OrderSide, OrderStatus, OrderType, PositionSide
+from tradingcore.exchange.base import ExchangeFill, ExchangeOrder, ExchangePosition, MarketInfo
+from tradingcore.models import PaperFill, PaperLeverage, PaperOrder, PaperPosition
+
+
+def describe_fill(fill: PaperFill) -> ExchangeFill:
+    """One paper fill as the gateway reports trades."""
+    return ExchangeFill(
+        trade_id=fill.trade_id,
+        price=fill.price,
+        quantity=fill.quantity,
+        fee=fill.fee,
+        fee_currency=fill.fee_currency,
+        liquidity=Liquidity(fill.liquidity),
+        timestamp=fill.created_at,
+    )
+
+
+def describe_order(order: PaperOrder) -> ExchangeOrder:
+    """The order's current state with every fill, oldest first."""
+    filled = order.filled_qty
+    return ExchangeOrder(
+        exchange_order_id=order.exchange_order_id,
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=OrderSide(order.side),
+        order_type=OrderType(order.order_type),
+        status=OrderStatus(order.status),
+        quantity=order.quantity,
+        filled_qty=filled,
+        avg_fill_price=quantize(order.filled_notional / filled) if filled > 0 else None,
+        price=order.price,
+        trigger_price=order.trigger_price,
+        reduce_only=order.reduce_only,
+        fee=order.fee,
+        fee_currency=order.fee_currency,
+        fills=tuple(describe_fill(fill) for fill in PaperFill.objects.filter(order=order).order_by("id")),
+        timestamp=order.created_at,
+        reject_reason=order.reject_reason,
+    )
+
+
+def describe_position(
+    position: PaperPosition, market: MarketInfo, mark: Decimal | None, leverage: PaperLeverage | None
+) -> ExchangePosition:
+    """A paper position valued at ``mark`` (unrealized PnL is None without a mark)."""
+    side = PositionSide(position.side)
+    entry = quantize(position.entry_price)
+    return ExchangePosition(
+        symbol=position.symbol,
+        side=side,
+        size=position.size,
+        contracts=position.size / market.contract_size,
+        entry_price=entry,
+        mark_price=mark,
+        leverage=leverage.leverage if leverage else None,
+        unrealized_pnl=quantize(side.direction * position.size * (mark - position.entry_price)) if mark else None,
+        margin_mode=MarginMode(leverage.margin_mode) if leverage else MarginMode.CROSS,
+    )
