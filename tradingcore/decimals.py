@@ -7,7 +7,8 @@ edges and converted through ``str`` so that 0.1 stays 0.1.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+import decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from tradingcore.exceptions import ValidationError
@@ -21,6 +22,14 @@ PRECISE_PLACES = 20
 PRECISE_QUANTUM = Decimal(1).scaleb(-PRECISE_PLACES)
 MAX_ABS = Decimal(10) ** (MAX_DIGITS - PLACES) - QUANTUM
 ZERO = Decimal(0)
+
+# Arithmetic precision: products and sums of numeric(20,8) values (and the 20-place weighted
+# entry) need up to ~40 significant digits to be exact before rounding; Python's default is 28.
+# Set for this thread and for every thread created afterwards.
+ARITHMETIC_PRECISION = 50
+decimal.DefaultContext.prec = ARITHMETIC_PRECISION
+if decimal.getcontext().prec < ARITHMETIC_PRECISION:
+    decimal.getcontext().prec = ARITHMETIC_PRECISION
 
 
 def to_decimal(value: Any, *, field: str = "value") -> Decimal:
@@ -40,18 +49,22 @@ def to_optional_decimal(value: Any, *, field: str = "value") -> Decimal | None:
     return None if value is None or value == "" else to_decimal(value, field=field)
 
 
+# quantize() must not raise even for a thread whose context predates this module.
+_WIDE = Context(prec=80)
+
+
 def quantize(value: Decimal, *, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """Round to the storage precision (8 places)."""
-    return value.quantize(QUANTUM, rounding=rounding)
+    return value.quantize(QUANTUM, rounding=rounding, context=_WIDE)
 
 
 def quantize_down(value: Decimal) -> Decimal:
     """Round toward zero to the storage precision: for quantities that must not exceed a bound."""
-    return value.quantize(QUANTUM, rounding=ROUND_DOWN)
+    return value.quantize(QUANTUM, rounding=ROUND_DOWN, context=_WIDE)
 
 
 def quantize_precise(value: Decimal) -> Decimal:
-    return value.quantize(PRECISE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return value.quantize(PRECISE_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WIDE)
 
 
 def storable(value: Any, *, field: str = "value", positive: bool = False, non_negative: bool = False) -> Decimal:

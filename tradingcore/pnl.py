@@ -8,7 +8,7 @@ net figure is realized + unrealized - fees.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from tradingcore.decimals import ZERO, quantize, quantize_precise
 from tradingcore.enums import OrderSide, PositionSide
@@ -48,10 +48,12 @@ def pnl_percentage(side: PositionSide | str, entry: Decimal, mark: Decimal) -> D
 
 def roe_percentage(unrealized_pnl: Decimal, entry: Decimal, size: Decimal, leverage: int) -> Decimal:
     """Return on the margin: unrealized / (entry x size / leverage) x 100."""
-    margin = entry * size / Decimal(leverage)
-    if margin == 0:
-        return ZERO
-    return quantize(unrealized_pnl / margin * HUNDRED)
+    with localcontext() as context:
+        context.prec = 60  # a dust position's ROE can be huge; it must still quantise
+        margin = entry * size / Decimal(leverage)
+        if margin == 0:
+            return ZERO
+        return quantize(unrealized_pnl / margin * HUNDRED)
 
 
 def notional(size: Decimal, price: Decimal) -> Decimal:

@@ -124,3 +124,10 @@ def test_results_never_depend_on_float_conversion(
     assert abs(as_decimal.entry_price - exact) <= D("1e-20")
     realized = apply_fill(as_decimal, side=side.exit_order_side, qty=first, price=exit_price, fee=D(0)).realized_delta
     assert realized == pnl.quantize(side.direction * first * (exit_price - exact))
+
+
+def test_large_notionals_are_exact_to_the_last_place() -> None:
+    size, price = D("123456.12345678"), D("1234567.12345678")
+
+    assert pnl.notional(size, price) == D("152414871209.16198752")  # exact product rounded half-even
+    assert pnl.unrealized(PositionSide.LONG, size, price, price + D("0.00000001")) == D("0.00123456")

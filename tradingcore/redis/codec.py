@@ -1,0 +1,395 @@
+"""Encoding of every value written to Redis (SPEC 6.1, 6.2): the one place that formats them.
+
+Unified hashes stay readable by the seed's reader: every field a string; Decimals in plain
+notation (never exponent form, zero is "0"); None as ""; enums by value; booleans "True" /
+"False"; datetimes ISO 8601 with the UTC offset; ``metadata`` as JSON with Decimals as strings;
+``leverage`` an integer string. ``decode_position`` / ``decode_order`` give the DTOs back.
+
+The legacy encoders reproduce what the HYPERRSI and GRID bots read: contract counts, leverage
+like "10.0", JSON numbers, ``pnl`` with 8 decimals. They take DTOs and plain values and never
+touch Redis or the database. Money never goes through ``float``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tradingcore import pnl as pnl_math
+from tradingcore.decimals import ZERO, plain, quantize
+from tradingcore.dto import Order, PnLInfo, Position
+from tradingcore.enums import PositionSide, PositionStatus
+
+TRUE = "True"
+FALSE = "False"
+
+POSITION_FIELDS = (
+    "id",
+    "user_id",
+    "exchange",
+    "symbol",
+    "side",
+    "size",
+    "entry_price",
+    "current_price",
+    "exit_price",
+    "leverage",
+    "liquidation_price",
+    "stop_loss_price",
+    "take_profit_price",
+    "realized_pnl",
+    "unrealized_pnl",
+    "fees",
+    "status",
+    "margin_mode",
+    "contract_size",
+    "close_reason",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "grid_level",
+)
+
+ORDER_FIELDS = (
+    "id",
+    "user_id",
+    "exchange",
+    "exchange_order_id",
+    "client_order_id",
+    "symbol",
+    "side",
+    "order_type",
+    "quantity",
+    "price",
+    "trigger_price",
+    "filled_qty",
+    "avg_fill_price",
+    "status",
+    "reduce_only",
+    "post_only",
+    "time_in_force",
+    "position_id",
+    "grid_level",
+    "fee",
+    "fee_currency",
+    "maker_fee",
+    "taker_fee",
+    "funding_fee",
+    "last_error",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "filled_at",
+)
+
+_PNL_FIELDS = ("realized_pnl", "unrealized_pnl", "fees")
+
+# How each field decodes. A "?" suffix: the empty string means None. Unlisted fields are strings
+# (ids, enums and UUIDs included: the DTO parses them).
+_POSITION_KINDS = {
+    "size": "decimal",
+    "entry_price": "decimal",
+    "current_price": "decimal?",
+    "exit_price": "decimal?",
+    "leverage": "int",
+    "liquidation_price": "decimal?",
+    "stop_loss_price": "decimal?",
+    "take_profit_price": "decimal?",
+    "realized_pnl": "decimal",
+    "unrealized_pnl": "decimal",
+    "fees": "decimal",
+    "contract_size": "decimal?",
+    "metadata": "json",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "closed_at": "datetime?",
+    "grid_level": "int?",
+}
+_ORDER_KINDS = {
+    "exchange_order_id": "str?",
+    "quantity": "decimal",
+    "price": "decimal?",
+    "trigger_price": "decimal?",
+    "filled_qty": "decimal",
+    "avg_fill_price": "decimal?",
+    "reduce_only": "bool",
+    "post_only": "bool",
+    "position_id": "str?",
+    "grid_level": "int?",
+    "fee": "decimal",
+    "maker_fee": "decimal",
+    "taker_fee": "decimal",
+    "funding_fee": "decimal",
+    "metadata": "json",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "filled_at": "datetime?",
+}
+_DECODERS: dict[str, Any] = {
+    "decimal": Decimal,
+    "int": int,
+    "bool": lambda text: decode_bool(text),
+    "datetime": lambda text: decode_datetime(text),
+    "json": json.loads,
+    "str": str,
+}
+
+
+# -- scalar values ------------------------------------------------------------------------------
+
+
+def encode_decimal(value: Decimal | None) -> str:
+    """Plain notation, no exponent, no trailing zeros; zero is "0" and None is ""."""
+    return "" if value is None else plain(value)
+
+
+def encode_datetime(value: datetime | None) -> str:
+    """ISO 8601 in UTC with its offset ("+00:00"); None is "". A naive datetime is a bug: ValueError."""
+    if value is None:
+        return ""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r} cannot be projected")
+    return value.astimezone(UTC).isoformat()
+
+
+def encode_metadata(value: Mapping[str, Any] | None) -> str:
+    """Compact JSON with sorted keys (so equal metadata encodes to equal bytes); Decimals as strings."""
+    return json.dumps(value or {}, cls=_JSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_value(value: Any) -> str:
+    """One hash field: None "", bool "True"/"False", Decimal plain, enum by value, datetime ISO, dict JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return TRUE if value else FALSE
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime):
+        return encode_datetime(value)
+    if isinstance(value, Mapping):
+        return encode_metadata(value)
+    if isinstance(value, float):
+        raise TypeError("floats are not projected: convert through Decimal(str(x)) at the edge")
+    return str(value)
+
+
+def decode_bool(text: str) -> bool:
+    """ "True" / "False" back to a bool (anything else is a ValueError)."""
+    if text == TRUE:
+        return True
+    if text == FALSE:
+        return False
+    raise ValueError(f"not a projected boolean: {text!r}")
+
+
+def decode_datetime(text: str) -> datetime | None:
+    """ISO 8601 with offset back to an aware datetime; "" is None."""
+    return datetime.fromisoformat(text) if text else None
+
+
+class _JSONEncoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return plain(o)
+        if isinstance(o, datetime):
+            return encode_datetime(o)
+        if isinstance(o, uuid.UUID | enum.Enum):
+            return encode_value(o)
+        return super().default(o)
+
+
+# -- unified hashes -----------------------------------------------------------------------------
+
+
+def encode_position(position: Position) -> dict[str, str]:
+    """The unified position hash (SPEC 6.1), field order fixed by ``POSITION_FIELDS``."""
+    values = position.model_dump(include=set(POSITION_FIELDS) - set(_PNL_FIELDS))
+    values["realized_pnl"] = position.pnl_info.realized_pnl
+    values["unrealized_pnl"] = position.pnl_info.unrealized_pnl
+    values["fees"] = position.pnl_info.fees
+    return {name: encode_value(values[name]) for name in POSITION_FIELDS}
+
+
+def decode_position(fields: Mapping[str, str]) -> Position:
+    """A unified position hash back to the DTO; PnL percentages are recomputed from the mark."""
+    values = _decode_fields(fields, POSITION_FIELDS, _POSITION_KINDS)
+    info = PnLInfo(**{name: values.pop(name) for name in _PNL_FIELDS})
+    if values["status"] == PositionStatus.OPEN and values["current_price"] is not None:
+        try:
+            info.pnl_percentage = pnl_math.pnl_percentage(
+                values["side"], values["entry_price"], values["current_price"]
+            )
+            info.roe_percentage = pnl_math.roe_percentage(
+                info.unrealized_pnl, values["entry_price"], values["size"], values["leverage"]
+            )
+        except InvalidOperation:  # a percentage beyond 28 digits (dust size or entry): left at zero
+            pass
+    return Position.model_validate(values | {"pnl_info": info})
+
+
+def encode_order(order: Order) -> dict[str, str]:
+    """The unified order hash (SPEC 6.1), field order fixed by ``ORDER_FIELDS``."""
+    values = order.model_dump(include=set(ORDER_FIELDS))
+    return {name: encode_value(values[name]) for name in ORDER_FIELDS}
+
+
+def decode_order(fields: Mapping[str, str]) -> Order:
+    """A unified order hash back to the DTO."""
+    return Order.model_validate(_decode_fields(fields, ORDER_FIELDS, _ORDER_KINDS))
+
+
+def _decode_fields(fields: Mapping[str, str], names: tuple[str, ...], kinds: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in names:
+        text = fields[name]
+        kind = kinds.get(name, "str")
+        if kind.endswith("?"):
+            values[name] = None if text == "" else _DECODERS[kind[:-1]](text)
+        else:
+            values[name] = _DECODERS[kind](text)
+    return values
+
+
+def position_history_item(position: Position) -> str:
+    """One entry of ``positions:history:...``: the position hash as compact JSON."""
+    return json.dumps(encode_position(position), separators=(",", ":"), ensure_ascii=False)
+
+
+def stream_fields(*, event: str, kind: str, fields: Mapping[str, str], outbox_id: int | None) -> dict[str, str]:
+    """Fields of one ``events:{user_id}`` entry: the seed's event name and the entity's current hash."""
+    return {
+        "event": event,
+        "kind": kind,
+        "id": fields.get("id", ""),
+        "status": fields.get("status", ""),
+        "outbox_id": "" if outbox_id is None else str(outbox_id),
+        "data": json.dumps(dict(fields), separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+# -- legacy HYPERRSI ----------------------------------------------------------------------------
+
+
+def contracts(quantity: Decimal, contract_size: Decimal | None) -> Decimal:
+    """Base quantity to a contract count (``contract_size`` None or 0 means one base unit per contract)."""
+    if not contract_size:
+        return quantity
+    return quantize(quantity / contract_size)
+
+
+def encode_hyperrsi_position(position: Position) -> dict[str, str]:
+    """The HYPERRSI ``user:{id}:position:{symbol}:{side}`` hash (SPEC 6.2): sizes in contracts."""
+    count = plain(contracts(position.size, position.contract_size))
+    return {
+        "symbol": position.symbol,
+        "side": encode_value(position.side),
+        "size": count,
+        "contracts": count,
+        "contracts_amount": count,
+        "contract_size": plain(position.contract_size or Decimal(1)),
+        "position_qty": plain(position.size),
+        "entry_price": plain(position.entry_price),
+        "leverage": f"{position.leverage}.0",
+        "unrealized_pnl": plain(position.pnl_info.unrealized_pnl),
+        "liquidation_price": encode_decimal(position.liquidation_price),
+        "mark_price": encode_decimal(position.current_price),
+        "margin_mode": encode_value(position.margin_mode),
+        "sl_price": encode_decimal(position.stop_loss_price),
+        "tp_prices": encode_decimal(position.take_profit_price),
+        "last_update_time": str(int(position.updated_at.timestamp())),
+    }
+
+
+HYPERRSI_ORDER_VALUES = (
+    "id",
+    "exchange_order_id",
+    "symbol",
+    "side",
+    "order_type",
+    "quantity",
+    "filled_qty",
+    "avg_fill_price",
+    "status",
+    "reduce_only",
+    "created_at",
+    "updated_at",
+)
+
+
+def hyperrsi_pos_side(side: str, reduce_only: bool, position_side: PositionSide | str | None) -> str:
+    """OKX ``posSide`` of an order: its position's side, else implied by its side and reduce-only flag."""
+    if position_side is not None:
+        return encode_value(PositionSide.parse(position_side))
+    buys = encode_value(side) == "buy"
+    return "long" if buys != reduce_only else "short"
+
+
+def encode_hyperrsi_order(
+    order: Mapping[str, Any], *, contract_size: Decimal | None, position_side: PositionSide | str | None
+) -> str:
+    """One JSON item of ``user:{id}:open_orders`` / ``closed_orders`` (SPEC 6.2).
+
+    ``order`` maps the names in ``HYPERRSI_ORDER_VALUES`` to the order's values (a ``.values()``
+    row). Sizes are contract counts; decimals are strings (never floats); times are epoch seconds;
+    ``order_id`` is the exchange's id once known (what HYPERRSI cancels by), else ours.
+    """
+    item = {
+        "order_id": order["exchange_order_id"] or str(order["id"]),
+        "symbol": order["symbol"],
+        "side": encode_value(order["side"]),
+        "size": plain(contracts(order["quantity"], contract_size)),
+        "filled_size": plain(contracts(order["filled_qty"], contract_size)),
+        "status": encode_value(order["status"]),
+        "avg_fill_price": None if order["avg_fill_price"] is None else plain(order["avg_fill_price"]),
+        "create_time": int(order["created_at"].timestamp()),
+        "update_time": int(order["updated_at"].timestamp()),
+        "order_type": encode_value(order["order_type"]),
+        "posSide": hyperrsi_pos_side(order["side"], order["reduce_only"], position_side),
+    }
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+# -- legacy GRID --------------------------------------------------------------------------------
+
+
+def json_number(value: Decimal) -> str:
+    """A JSON number as Python's ``json.dumps(float)`` wrote it ("45000.0", "0.1"), without a float."""
+    text = plain(value)
+    return text if "." in text else f"{text}.0"
+
+
+def encode_grid_level(
+    *,
+    entry_price: Decimal,
+    position_size: Decimal,
+    grid_count: int,
+    pnl: Decimal,
+    execution_time: datetime | None,
+) -> dict[str, str]:
+    """The GRID ``{exchange}:user:{id}:symbol:{symbol}:active_grid:{level}`` hash (SPEC 6.2).
+
+    ``entry_price`` and ``position_size`` (contracts) are JSON numbers, ``grid_count`` a signed
+    integer whose sign is the direction, ``pnl`` "%.8f", ``execution_time`` a JSON-quoted ISO string
+    (``null`` when unknown). An empty level is entry 0.0, size 0.0, count 0.
+    """
+    return {
+        "entry_price": json_number(entry_price),
+        "position_size": json_number(position_size),
+        "grid_count": str(grid_count),
+        "pnl": f"{quantize(pnl):.8f}",
+        "execution_time": json.dumps(encode_datetime(execution_time) if execution_time else None),
+    }
+
+
+def encode_grid_reset(*, pnl: Decimal, execution_time: datetime | None) -> dict[str, str]:
+    """An emptied GRID level: 0.0 entry and size, count 0; the level's accumulated pnl kept."""
+    return encode_grid_level(entry_price=ZERO, position_size=ZERO, grid_count=0, pnl=pnl, execution_time=execution_time)

@@ -1,0 +1,89 @@
+"""Cross-process locks of the projection, held without an open database transaction.
+
+Two projections of the same user running at once could each read PostgreSQL and then land their
+MULTI/EXEC in the opposite order, leaving the older state in Redis. Every projection, rebuild and
+verification of a user therefore runs under that user's lock, and reads the database only once
+it holds it: the last projection to run always writes the latest committed state.
+
+On PostgreSQL these are session-level advisory locks: they need no transaction (so Redis is
+never written inside one), are shared by every process and machine, and die with the session if
+a worker crashes. The outbox claim uses the same mechanism (``try_claim_outbox``) so several
+drainers never publish the same row at once. On SQLite (the embedded single-machine run) they
+fall back to in-process locks.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connections
+
+# Namespaces (the first key of the two-key advisory lock form).
+_USER_NAMESPACE = 0x7C0E
+_OUTBOX_NAMESPACE = 0x7C0F
+
+_local_guard = threading.Lock()
+_local_locks: dict[tuple[int, int], threading.Lock] = {}
+
+
+def _int4(value: int) -> int:
+    """Fold into PostgreSQL's signed int4 range."""
+    value &= 0xFFFFFFFF
+    return value - 0x1_0000_0000 if value >= 0x8000_0000 else value
+
+
+def _user_key(user_id: str) -> int:
+    # Two users hashing alike only share a lock, which serialises them; never a correctness issue.
+    return _int4(zlib.crc32(user_id.encode()))
+
+
+def _is_postgres(using: str) -> bool:
+    return connections[using].vendor == "postgresql"
+
+
+def _local_lock(namespace: int, key: int) -> threading.Lock:
+    with _local_guard:
+        return _local_locks.setdefault((namespace, key), threading.Lock())
+
+
+@contextmanager
+def user_lock(user_id: str, *, using: str = "default") -> Iterator[None]:
+    """Hold the projection lock of ``user_id`` for the block (blocking until it is free)."""
+    key = _user_key(user_id)
+    if not _is_postgres(using):
+        with _local_lock(_USER_NAMESPACE, key):
+            yield
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_USER_NAMESPACE, key])
+    try:
+        yield
+    finally:
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_USER_NAMESPACE, key])
+
+
+def try_claim_outbox(entry_id: int, *, using: str = "default") -> bool:
+    """Claim one outbox row for this session without waiting; False if another worker holds it."""
+    key = _int4(entry_id)
+    if not _is_postgres(using):
+        return _local_lock(_OUTBOX_NAMESPACE, key).acquire(blocking=False)
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_OUTBOX_NAMESPACE, key])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def release_outbox(entry_id: int, *, using: str = "default") -> None:
+    """Release a claim taken with ``try_claim_outbox``."""
+    key = _int4(entry_id)
+    if not _is_postgres(using):
+        lock = _local_lock(_OUTBOX_NAMESPACE, key)
+        if lock.locked():
+            lock.release()
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_OUTBOX_NAMESPACE, key])
