@@ -16,6 +16,7 @@ from tradingcore.enums import Exchange, Liquidity, OrderSide, OrderStatus, Order
 from tradingcore.fields import MoneyField
 
 CLIENT_ORDER_ID_LENGTH = 32
+LIVE_STATUS_VALUES = [OrderStatus.PENDING.value, OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value]
 client_order_id_validator = RegexValidator(
     r"^[A-Za-z0-9]{1,32}$", "client order ids are 1 to 32 letters and digits (what OKX accepts)"
 )
@@ -77,6 +78,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
     filled_at = models.DateTimeField(null=True, blank=True)
+    # When the fill watcher should poll this order next; a claim pushes it forward (a lease).
+    poll_after = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
 
     class Meta:
         db_table = "orders"
@@ -86,6 +89,9 @@ class Order(models.Model):
             models.Index(fields=["user_id", "exchange"], name="orders_user_exchange_idx"),
             models.Index(fields=["status"], name="orders_status_idx"),
             models.Index(fields=["exchange", "symbol", "status"], name="orders_market_status_idx"),
+            models.Index(
+                fields=["poll_after"], name="orders_live_poll_idx", condition=Q(status__in=LIVE_STATUS_VALUES)
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=_in("side", OrderSide), name="orders_side_valid"),

@@ -152,8 +152,6 @@ def test_migrate_and_bootstrap_create_the_sqlite_db_print_a_login_and_stop_their
     assert wait_until_gone(var_dir, 10) == [], "a management command left its embedded redis-server running"
 
 
-
-
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
 def test_runserver_serves_the_admin_with_the_printed_login_and_its_redis_stops_with_it(
     bootstrapped: tuple[Path, str], var_dir: Path, stop_signal: signal.Signals

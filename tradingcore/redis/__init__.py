@@ -8,7 +8,7 @@
   ``record_order_change`` inside the transaction, published after commit, drained when Redis is
   back);
 - ``verify``: drift detection, repair and the rebuild behind ``verify_redis`` / ``rebuild_redis``;
-- ``locks``: per-user projection locks and outbox claims (PostgreSQL advisory locks).
+- ``tradingcore.locks``: per-user projection locks and outbox claims (PostgreSQL advisory locks).
 
 Import the submodules directly; this package module imports nothing so that ``keys`` and
 ``codec`` stay importable before the app registry is ready.

@@ -35,8 +35,8 @@ from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
 
+from tradingcore import locks
 from tradingcore.models import OutboxEntry
-from tradingcore.redis import locks
 from tradingcore.redis.projector import ORDER, POSITION, assert_outside_transaction, project
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,8 @@ from django_redis import get_redis_connection
 from redis import Redis
 from redis.client import Pipeline
 
-from tradingcore.redis import keys, locks
+from tradingcore import locks
+from tradingcore.redis import keys
 from tradingcore.redis.state import (
     STREAM_MAXLEN,
     HashState,

@@ -23,8 +23,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from tradingcore import locks
 from tradingcore.enums import LIVE_ORDER_STATUSES, PositionStatus
-from tradingcore.redis import keys, locks
+from tradingcore.redis import keys
 from tradingcore.redis.projector import apply_plan, assert_outside_transaction, redis_client
 from tradingcore.redis.state import (
     ORDER_RETENTION,

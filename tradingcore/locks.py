@@ -1,4 +1,7 @@
-"""Cross-process locks of the projection, held without an open database transaction.
+"""Cross-process locks held without an open database transaction.
+
+``position_lock`` serialises the protective-order sync of one position (it calls the exchange, so
+it cannot hold a row lock). The rest are the Redis projection's:
 
 Two projections of the same user running at once could each read PostgreSQL and then land their
 MULTI/EXEC in the opposite order, leaving the older state in Redis. Every projection, rebuild and
@@ -24,9 +27,11 @@ from django.db import connections
 # Namespaces (the first key of the two-key advisory lock form).
 _USER_NAMESPACE = 0x7C0E
 _OUTBOX_NAMESPACE = 0x7C0F
+_POSITION_NAMESPACE = 0x7C10
 
 _local_guard = threading.Lock()
 _local_locks: dict[tuple[int, int], threading.Lock] = {}
+_local_rlocks: dict[tuple[int, int], threading.RLock] = {}
 
 
 def _int4(value: int) -> int:
@@ -87,3 +92,22 @@ def release_outbox(entry_id: int, *, using: str = "default") -> None:
         return
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_OUTBOX_NAMESPACE, key])
+
+
+@contextmanager
+def position_lock(position_id: object, *, using: str = "default") -> Iterator[None]:
+    """Hold the lock of one position for the block; re-entrant in the same session or thread."""
+    key = _int4(zlib.crc32(str(position_id).encode()))
+    if not _is_postgres(using):
+        with _local_guard:
+            lock = _local_rlocks.setdefault((_POSITION_NAMESPACE, key), threading.RLock())
+        with lock:
+            yield
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_POSITION_NAMESPACE, key])
+    try:
+        yield
+    finally:
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_POSITION_NAMESPACE, key])

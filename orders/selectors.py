@@ -1,0 +1,76 @@
+"""Read paths for orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+
+from orders.models import Order
+from tradingcore import dto
+from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, OrderSide, OrderStatus
+from tradingcore.exceptions import NotFound
+
+
+def order_row(order_id: Any, *, user_id: str | None = None) -> Order:
+    """The row, or ``NotFound`` (also for another user's order: never reveal it exists)."""
+    try:
+        order = Order.objects.get(pk=order_id)
+    except (Order.DoesNotExist, DjangoValidationError, ValueError):
+        raise NotFound(f"order {order_id} not found") from None
+    if user_id is not None and order.user_id != user_id:
+        raise NotFound(f"order {order_id} not found")
+    return order
+
+
+def order_queryset(
+    *,
+    user_id: str | None = None,
+    exchange: Exchange | str | None = None,
+    symbol: str | None = None,
+    side: OrderSide | str | None = None,
+    status: OrderStatus | str | list[Any] | None = None,
+    grid_level: int | None = None,
+    position_id: Any = None,
+) -> QuerySet[Order]:
+    """Orders matching every filter given; ``status`` may be one status or several."""
+    queryset = Order.objects.all()
+    if user_id is not None:
+        queryset = queryset.filter(user_id=user_id)
+    if exchange is not None:
+        queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
+    if symbol:
+        queryset = queryset.filter(symbol=str(symbol).upper())
+    if side is not None:
+        queryset = queryset.filter(side=OrderSide.parse(side, field="side"))
+    if isinstance(status, list | tuple | set | frozenset):
+        queryset = queryset.filter(status__in=[OrderStatus.parse(value, field="status") for value in status])
+    elif status is not None:
+        queryset = queryset.filter(status=OrderStatus.parse(status, field="status"))
+    if grid_level is not None:
+        queryset = queryset.filter(grid_level=grid_level)
+    if position_id is not None:
+        queryset = queryset.filter(position_id=position_id)
+    return queryset.order_by("-created_at")
+
+
+def get_order(order_id: Any, *, user_id: str | None = None) -> dto.Order:
+    return dto.Order.from_row(order_row(order_id, user_id=user_id))
+
+
+def get_orders(**filters: Any) -> list[dto.Order]:
+    return [dto.Order.from_row(row) for row in order_queryset(**filters)]
+
+
+def get_open_orders(**filters: Any) -> list[dto.Order]:
+    filters["status"] = list(LIVE_ORDER_STATUSES)
+    return get_orders(**filters)
+
+
+def live_orders_of_position(position_id: Any, *, roles: set[str] | None = None) -> list[Order]:
+    queryset = Order.objects.filter(position_id=position_id, status__in=list(LIVE_ORDER_STATUSES))
+    orders = list(queryset.order_by("created_at"))
+    if roles is None:
+        return orders
+    return [order for order in orders if order.metadata.get("role") in roles]

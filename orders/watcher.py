@@ -1,0 +1,106 @@
+"""The order-fill watcher: one pass polls live orders, applies fills, refreshes marks and drains
+the projection outbox. Several watchers may run at once on any number of machines: orders are
+claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and leased by pushing ``poll_after`` forward,
+so each order is polled by one watcher at a time and the exchange is called outside the claim's
+transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from orders import services
+from orders.models import Order
+from positions import services as position_services
+from tradingcore.enums import LIVE_ORDER_STATUSES
+from tradingcore.exceptions import ExchangeError
+from tradingcore.redis import outbox
+
+logger = logging.getLogger(__name__)
+ACTOR = "system:watch_orders"
+
+
+@dataclass
+class PassReport:
+    """What one pass did."""
+
+    orders_polled: int = 0
+    orders_changed: int = 0
+    errors: int = 0
+    marks_refreshed: int = 0
+    outbox_drained: int = 0
+
+
+def claim_orders(*, batch: int, lease: timedelta) -> list[Order]:
+    """Claim up to ``batch`` live orders due for polling; other watchers skip them until the lease ends."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(status__in=list(LIVE_ORDER_STATUSES), poll_after__lte=now)
+            .order_by("poll_after")[:batch]
+        )
+        Order.objects.filter(pk__in=[row.pk for row in rows]).update(poll_after=now + lease)
+    return rows
+
+
+def poll_order(order: Order, *, interval: timedelta) -> bool:
+    """Refresh one claimed order; returns whether its status or fill changed."""
+    before = (order.status, order.filled_qty)
+    try:
+        after = services.refresh_order(order_id=order.pk, actor=ACTOR)
+    finally:
+        Order.objects.filter(pk=order.pk).update(poll_after=timezone.now() + interval)
+    return (after.status, after.filled_qty) != before
+
+
+def run_pass(*, batch: int = 200, interval: float = 2.0, refresh_marks: bool = True) -> PassReport:
+    """One pass of the watcher over every due order; never raises for one order's failure."""
+    report = PassReport()
+    lease = timedelta(seconds=max(30.0, interval * 5))
+    while True:
+        claimed = claim_orders(batch=batch, lease=lease)
+        for order in claimed:
+            report.orders_polled += 1
+            try:
+                report.orders_changed += poll_order(order, interval=timedelta(seconds=interval))
+            except ExchangeError as exc:
+                report.errors += 1
+                logger.warning("watch_orders: order %s: %s", order.pk, exc)
+        if len(claimed) < batch:
+            break
+    if refresh_marks:
+        report.marks_refreshed = position_services.refresh_marks(actor=ACTOR)
+    report.outbox_drained = outbox.drain_outbox()
+    return report
+
+
+def run_forever(stop: threading.Event, *, interval: float = 2.0, batch: int = 200) -> None:
+    """Run passes every ``interval`` seconds until ``stop`` is set (SIGTERM / SIGINT)."""
+    walk = getattr(settings, "TRADING_PAPER_RANDOM_WALK", False)
+    while not stop.is_set():
+        started = time.monotonic()
+        if walk:
+            _advance_paper_walk()
+        try:
+            report = run_pass(batch=batch, interval=interval)
+            if report.orders_changed or report.errors:
+                logger.info("watch_orders: %s", report)
+        except Exception:
+            logger.exception("watch_orders: pass failed; continuing")
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+def _advance_paper_walk() -> None:
+    """Demo mode: move every paper mark one random step (deterministic per step)."""
+    from tradingcore.exchange import paper
+
+    paper.advance_random_walk()

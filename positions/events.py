@@ -1,0 +1,51 @@
+"""One small builder per position event type; called inside the transaction of the change."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from positions.models import Position, PositionEvent
+
+T = PositionEvent.Type
+
+
+def _event(position: Position, type_: str, actor: str, **parameters: Any) -> PositionEvent:
+    return PositionEvent.objects.create(position=position, type=type_, actor=actor, parameters=parameters)
+
+
+def position_opened(position: Position, actor: str, *, order_id: Any, qty: Decimal, price: Decimal) -> PositionEvent:
+    return _event(position, T.OPENED, actor, order_id=str(order_id), qty=qty, price=price, size=position.size)
+
+
+def position_increased(position: Position, actor: str, *, order_id: Any, qty: Decimal, price: Decimal) -> PositionEvent:
+    return _event(
+        position, T.INCREASED, actor, order_id=str(order_id), qty=qty, price=price, size=position.size,
+        entry_price=position.entry_price,
+    )  # fmt: skip
+
+
+def position_reduced(
+    position: Position, actor: str, *, order_id: Any, qty: Decimal, price: Decimal, realized: Decimal
+) -> PositionEvent:
+    type_ = T.REDUCED if position.status == "open" else T.CLOSED
+    return _event(
+        position, type_, actor, order_id=str(order_id), qty=qty, price=price, realized_pnl=realized,
+        size=position.size, reason=position.close_reason,
+    )  # fmt: skip
+
+
+def position_protection_changed(position: Position, actor: str, **changes: Any) -> PositionEvent:
+    return _event(position, T.PROTECTION_CHANGED, actor, **changes)
+
+
+def position_updated(position: Position, actor: str, **changes: Any) -> PositionEvent:
+    return _event(position, T.UPDATED, actor, **changes)
+
+
+def position_mark_refreshed(position: Position, actor: str, *, mark: Decimal) -> PositionEvent:
+    return _event(position, T.MARK_REFRESHED, actor, mark=mark, unrealized_pnl=position.unrealized_pnl)
+
+
+def position_reconciled(position: Position, actor: str, **parameters: Any) -> PositionEvent:
+    return _event(position, T.RECONCILED, actor, **parameters)

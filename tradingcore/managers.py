@@ -1,0 +1,57 @@
+"""Plumbing shared by the manager facades: async twins, Django style (``aopen_position``)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+T = TypeVar("T", bound=type)
+
+
+def _run_and_release(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return run
+
+
+def with_async_twins(cls: T) -> T:
+    """Add ``a<name>`` for every public synchronous method that has no twin yet.
+
+    The twin runs the method in a worker thread (the exchange is slow; other coroutines keep
+    running) and releases that thread's stale database connections afterwards.
+    """
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(member) or inspect.isgeneratorfunction(member):
+            continue
+        twin = f"a{name}"
+        if twin in vars(cls):
+            continue
+
+        def make(method: Callable[..., Any]) -> Callable[..., Any]:
+            async def twin_method(self: Any, *args: Any, **kwargs: Any) -> Any:
+                return await sync_to_async(_run_and_release(method), thread_sensitive=False)(self, *args, **kwargs)
+
+            twin_method.__name__ = f"a{method.__name__}"
+            twin_method.__doc__ = f"Async twin of ``{method.__name__}``.\n\n{method.__doc__ or ''}"
+            return twin_method
+
+        setattr(cls, twin, make(member))
+    return cls
+
+
+def pick(kwargs: dict[str, Any], *names: str, default: Any = None) -> Any:
+    """The value of the first of ``names`` present (the seeds spell some arguments two ways)."""
+    for name in names:
+        if name in kwargs:
+            return kwargs.pop(name)
+    return default
