@@ -7,6 +7,9 @@ run:        ## serve on 127.0.0.1:8000 with SQLite, embedded Redis and the paper
 test:       ## whole suite + ruff + mypy on a throwaway PostgreSQL 15 and redis-server
 	bash scripts/test.sh $(ARGS)
 
+bench:      ## benchmarks in bench/ on a throwaway PostgreSQL and redis-server
+	bash scripts/bench.sh $(ARGS)
+
 lint: venv
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy tradingcore positions orders config
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from positions.models import MAX_GRID_LEVEL, Position
 from tradingcore.enums import Exchange, Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
-from tradingcore.fields import MoneyField
+from tradingcore.fields import MoneyField, in_choices
 
 CLIENT_ORDER_ID_LENGTH = 32
 LIVE_STATUS_VALUES = [OrderStatus.PENDING.value, OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value]
@@ -25,10 +25,6 @@ client_order_id_validator = RegexValidator(
 def new_client_order_id() -> str:
     """32 alphanumeric characters: unique, and accepted by OKX's ``clOrdId``."""
     return uuid.uuid4().hex
-
-
-def _in(field: str, choices: type[models.TextChoices]) -> Q:
-    return Q(**{f"{field}__in": [choice.value for choice in choices]})
 
 
 class Order(models.Model):
@@ -94,11 +90,13 @@ class Order(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(condition=_in("side", OrderSide), name="orders_side_valid"),
-            models.CheckConstraint(condition=_in("order_type", OrderType), name="orders_order_type_valid"),
-            models.CheckConstraint(condition=_in("status", OrderStatus), name="orders_status_valid"),
-            models.CheckConstraint(condition=_in("time_in_force", TimeInForce), name="orders_time_in_force_valid"),
-            models.CheckConstraint(condition=_in("exchange", Exchange), name="orders_exchange_valid"),
+            models.CheckConstraint(condition=in_choices("side", OrderSide), name="orders_side_valid"),
+            models.CheckConstraint(condition=in_choices("order_type", OrderType), name="orders_order_type_valid"),
+            models.CheckConstraint(condition=in_choices("status", OrderStatus), name="orders_status_valid"),
+            models.CheckConstraint(
+                condition=in_choices("time_in_force", TimeInForce), name="orders_time_in_force_valid"
+            ),
+            models.CheckConstraint(condition=in_choices("exchange", Exchange), name="orders_exchange_valid"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orders_quantity_positive"),
             models.CheckConstraint(
                 condition=Q(filled_qty__gte=0, filled_qty__lte=F("quantity")), name="orders_filled_qty_within_quantity"
@@ -138,7 +136,7 @@ class OrderFill(models.Model):
             models.UniqueConstraint(fields=["exchange", "trade_id"], name="order_fills_unique_trade"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_fills_quantity_positive"),
             models.CheckConstraint(condition=Q(price__gt=0), name="order_fills_price_positive"),
-            models.CheckConstraint(condition=_in("liquidity", Liquidity), name="order_fills_liquidity_valid"),
+            models.CheckConstraint(condition=in_choices("liquidity", Liquidity), name="order_fills_liquidity_valid"),
         ]
 
     def __str__(self) -> str:

@@ -13,14 +13,10 @@ from django.utils import timezone
 
 from tradingcore.decimals import PRECISE_MAX_DIGITS, PRECISE_PLACES
 from tradingcore.enums import Exchange, MarginMode, PositionSide, PositionStatus, ReviewStatus
-from tradingcore.fields import MoneyField
+from tradingcore.fields import MoneyField, in_choices
 
 MAX_LEVERAGE = 125
 MAX_GRID_LEVEL = 100
-
-
-def _in(field: str, choices: type[models.TextChoices]) -> Q:
-    return Q(**{f"{field}__in": [choice.value for choice in choices]})
 
 
 class Position(models.Model):
@@ -80,8 +76,8 @@ class Position(models.Model):
             models.Index(fields=["status"], name="positions_status_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=_in("side", PositionSide), name="positions_side_valid"),
-            models.CheckConstraint(condition=_in("status", PositionStatus), name="positions_status_valid"),
+            models.CheckConstraint(condition=in_choices("side", PositionSide), name="positions_side_valid"),
+            models.CheckConstraint(condition=in_choices("status", PositionStatus), name="positions_status_valid"),
             models.CheckConstraint(condition=Q(size__gt=0), name="positions_size_positive"),
             models.CheckConstraint(condition=Q(entry_price__gte=0), name="positions_entry_price_non_negative"),
             models.CheckConstraint(
@@ -91,7 +87,7 @@ class Position(models.Model):
                 condition=Q(grid_level__isnull=True) | Q(grid_level__gte=0, grid_level__lte=MAX_GRID_LEVEL),
                 name="positions_grid_level_range",
             ),
-            models.CheckConstraint(condition=_in("exchange", Exchange), name="positions_exchange_valid"),
+            models.CheckConstraint(condition=in_choices("exchange", Exchange), name="positions_exchange_valid"),
             models.UniqueConstraint(
                 F("user_id"),
                 F("exchange"),

@@ -11,6 +11,11 @@ from tradingcore import crypto
 from tradingcore.decimals import MAX_DIGITS, PLACES
 
 
+def in_choices(field: str, choices: type[models.TextChoices]) -> models.Q:
+    """The condition of a check constraint that keeps ``field`` within an enum's values."""
+    return models.Q(**{f"{field}__in": [choice.value for choice in choices]})
+
+
 class MoneyField(models.DecimalField):
     """numeric(20,8): every price, size and amount of money."""
 
