@@ -193,3 +193,29 @@ def test_runserver_serves_the_admin_with_the_printed_login_and_its_redis_stops_w
     # then no redis-server of this var dir is left behind
     left = wait_until_gone(var_dir, 10)
     assert left == [], f"redis-server left running after runserver stopped:\n{output}"
+
+
+def test_autoreloading_runserver_stopped_by_its_pid_leaves_no_redis_behind(
+    bootstrapped: tuple[Path, str], var_dir: Path
+) -> None:
+    # given runserver with its autoreloader, as `make run` starts it (a parent and a serving child)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=embedded_env(var_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_http(base_url, server, 60)
+        assert len(redis_servers_of(var_dir)) == 1
+    finally:
+        # when a process manager stops the main process (the reloader then SIGKILLs its serving child)
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+    # then the embedded redis-server went with its owner
+    assert wait_until_gone(var_dir, 10) == []

