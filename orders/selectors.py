@@ -11,6 +11,7 @@ from orders.models import Order
 from tradingcore import dto
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, OrderSide, OrderStatus
 from tradingcore.exceptions import NotFound
+from tradingcore.exchange import instruments
 
 
 def order_row(order_id: Any, *, user_id: str | None = None) -> Order:
@@ -41,7 +42,7 @@ def order_queryset(
     if exchange is not None:
         queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
     if symbol:
-        queryset = queryset.filter(symbol=str(symbol).upper())
+        queryset = queryset.filter(symbol=instruments.native_symbol(exchange, symbol))
     if side is not None:
         queryset = queryset.filter(side=OrderSide.parse(side, field="side"))
     if isinstance(status, list | tuple | set | frozenset):

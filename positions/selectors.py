@@ -11,6 +11,7 @@ from positions.models import Position
 from tradingcore import dto
 from tradingcore.enums import Exchange, PositionSide, PositionStatus
 from tradingcore.exceptions import NotFound
+from tradingcore.exchange import instruments
 
 
 def position_row(position_id: Any, *, user_id: str | None = None) -> Position:
@@ -40,7 +41,7 @@ def position_queryset(
     if exchange is not None:
         queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
     if symbol:
-        queryset = queryset.filter(symbol=str(symbol).upper())
+        queryset = queryset.filter(symbol=instruments.native_symbol(exchange, symbol))
     if side is not None:
         queryset = queryset.filter(side=PositionSide.parse(side, field="side"))
     if grid_level is not None:

@@ -168,3 +168,18 @@ def contract_size(exchange: Exchange | str, symbol: str) -> Decimal:
     """Base units per contract of ``symbol`` on ``exchange`` (1 where the venue counts base units);
     ``BadSymbol`` if unlisted."""
     return get_market(exchange, symbol).contract_size
+
+
+def native_symbol(exchange: Exchange | str | None, symbol: str) -> str:
+    """The stored form of a symbol for lookups: the native id when the table knows a unified
+    symbol (``BTC/USDT:USDT`` on okx is ``BTC-USDT-SWAP``), else the input in upper case.
+
+    For read paths only; write paths normalise through the exchange's own market list.
+    """
+    text = str(symbol).strip()
+    if exchange is not None:
+        try:
+            return get_market(exchange, text).symbol
+        except BadSymbol:
+            pass
+    return text.upper()

@@ -147,3 +147,9 @@ def test_position_is_persisted_and_dual_written(opened, redis_client) -> None:  
     assert unified["id"] == str(opened.id)
     assert legacy["position_qty"] == "0.1"
     assert legacy["size"] == "10"  # contracts of 0.01 BTC
+
+
+def test_get_positions_accepts_the_unified_symbol_too(manager, opened) -> None:  # type: ignore[no-untyped-def]
+    found = manager.get_positions(user_id=USER, exchange="okx", symbol="BTC/USDT:USDT")
+
+    assert [p.id for p in found] == [opened.id]
