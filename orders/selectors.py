@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 
 from orders.models import Order
 from tradingcore import dto
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, OrderSide, OrderStatus
-from tradingcore.exceptions import NotFound
 from tradingcore.exchange import instruments
+from tradingcore.selectors import owned_row
 
 
 def order_row(order_id: Any, *, user_id: str | None = None) -> Order:
     """The row, or ``NotFound`` (also for another user's order: never reveal it exists)."""
-    try:
-        order = Order.objects.get(pk=order_id)
-    except (Order.DoesNotExist, DjangoValidationError, ValueError):
-        raise NotFound(f"order {order_id} not found") from None
-    if user_id is not None and order.user_id != user_id:
-        raise NotFound(f"order {order_id} not found")
-    return order
+    return owned_row(Order, order_id, user_id=user_id)
 
 
 def order_queryset(

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 
 from positions.models import Position
 from tradingcore import dto
 from tradingcore.enums import Exchange, PositionSide, PositionStatus
-from tradingcore.exceptions import NotFound
 from tradingcore.exchange import instruments
+from tradingcore.selectors import owned_row
 
 
 def position_row(position_id: Any, *, user_id: str | None = None) -> Position:
     """The row, or ``NotFound`` (also for another user's position: never reveal it exists)."""
-    try:
-        position = Position.objects.get(pk=position_id)
-    except (Position.DoesNotExist, DjangoValidationError, ValueError):
-        raise NotFound(f"position {position_id} not found") from None
-    if user_id is not None and position.user_id != user_id:
-        raise NotFound(f"position {position_id} not found")
-    return position
+    return owned_row(Position, position_id, user_id=user_id)
 
 
 def position_queryset(
