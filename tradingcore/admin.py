@@ -1,7 +1,6 @@
 """Admin registration of exchange accounts (credentials never shown) and the outbox."""
 
 from django.contrib import admin
-from django.db import models
 
 from tradingcore.models import ExchangeAccount, OutboxEntry
 
@@ -13,7 +12,6 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
     list_filter = ["exchange", "sandbox", "is_active"]
     search_fields = ["user_id", "label"]
     fields = ["user_id", "exchange", "label", "sandbox", "position_mode", "margin_mode", "rest_base_url", "is_active"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(OutboxEntry)

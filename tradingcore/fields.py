@@ -37,6 +37,18 @@ class _SecretAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = self.field.to_python(value)
 
 
+class EndpointURLField(models.URLField):
+    """A URL whose form input without a scheme means https (Django 6's default, adopted now)."""
+
+    def formfield(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("assume_scheme", "https")
+        return super().formfield(**kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.URLField", args, kwargs
+
+
 class EncryptedTextField(models.TextField):
     """Text encrypted at rest; reads back as ``crypto.Secret``, never as plain ``str``.
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from tradingcore.enums import Exchange, MarginMode, PositionMode
-from tradingcore.fields import EncryptedTextField
+from tradingcore.fields import EncryptedTextField, EndpointURLField
 
 
 class ExchangeAccount(models.Model):
@@ -26,7 +26,7 @@ class ExchangeAccount(models.Model):
     sandbox = models.BooleanField(default=False)
     position_mode = models.CharField(max_length=16, choices=PositionMode.choices, default=PositionMode.HEDGE)
     margin_mode = models.CharField(max_length=16, choices=MarginMode.choices, default=MarginMode.CROSS)
-    rest_base_url = models.URLField(blank=True, default="", max_length=255)
+    rest_base_url = EndpointURLField(blank=True, default="", max_length=255)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
