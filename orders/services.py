@@ -305,17 +305,23 @@ def cancel_order(*, order_id: Any, user_id: str | None = None, actor: str = SYST
     """Cancel a live order on the exchange and apply its final state.
 
     Raises ``NotFound`` for an unknown order or another user's; ``InvalidTransition`` (a
-    ``Conflict``) for a terminal one. A pending order never seen by the exchange is cancelled
-    locally after looking it up by client order id. Fills that raced the cancel are applied.
+    ``Conflict``) for a terminal one. A ``pending`` order is first looked up by client order id;
+    one the exchange does not show yet is a ``Conflict`` (it may still arrive) until the
+    unknown-outcome grace has passed, when it is settled as never placed. Fills that raced the
+    cancel are applied.
     """
     order = selectors.order_row(order_id, user_id=user_id)
     check_transition(OrderStatus(order.status), OrderStatus.CANCELLED)
     gateway = get_gateway(order.user_id, order.exchange)
     if not order.exchange_order_id:
-        resolved = resolve_by_client_id(order, gateway=gateway, actor=actor, grace=timedelta(0))
-        if OrderStatus(resolved.status).is_terminal:
-            return resolved
-        order = resolved
+        order = resolve_by_client_id(order, gateway=gateway, actor=actor)
+        if OrderStatus(order.status).is_terminal:
+            return order
+        if not order.exchange_order_id:
+            raise Conflict(
+                "the order is still being placed and the exchange does not show it yet; retry the cancel shortly",
+                details={"status": order.status, "client_order_id": order.client_order_id},
+            )
     with transaction.atomic():
         events.order_cancel_requested(Order.objects.select_for_update().get(pk=order.pk), actor)
     try:

@@ -414,20 +414,20 @@ def _sync_protective_orders(position: Position, actor: str) -> None:
     live = order_selectors.live_orders_of_position(position.pk, roles=set(PROTECTIVE_ROLES))
     desired = _desired_protection(position)
     keep: set[str] = set()
+    stale = []
     for order in live:
         role = order.metadata["role"]
-        if (
-            role in desired
-            and role not in keep
-            and order.trigger_price == desired[role]
-            and order.quantity == position.size
-        ):
+        matches = role in desired and order.trigger_price == desired[role] and order.quantity == position.size
+        if matches and role not in keep:
             keep.add(role)
-            continue
-        _quietly(order_services.cancel_order, order_id=order.pk, actor=actor)
+        else:
+            stale.append(order)
+    # Place the replacements before cancelling what they replace: never a moment unprotected.
     for role, trigger in desired.items():
         if role not in keep:
             _quietly(_place_protective_order, position, role, trigger, actor)
+    for order in stale:
+        _quietly(order_services.cancel_order, order_id=order.pk, actor=actor)
 
 
 def _desired_protection(position: Position) -> dict[str, Decimal]:

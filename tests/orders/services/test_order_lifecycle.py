@@ -11,7 +11,7 @@ from orders.models import Order, OrderEvent
 from orders.services import OrderManager
 from tests.managers import OTHER_USER, USER, btc, mark
 from tradingcore.enums import OrderStatus
-from tradingcore.exceptions import InvalidOrder, InvalidTransition, NotFound, ValidationError
+from tradingcore.exceptions import Conflict, InvalidOrder, InvalidTransition, NotFound, ValidationError
 from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,3 +152,15 @@ def test_async_twins_work_from_coroutines(manager) -> None:  # type: ignore[no-u
     fetched = asyncio.run(bot())
 
     assert fetched.status == OrderStatus.FILLED
+
+
+def test_cancelling_an_order_still_being_placed_is_a_conflict_not_a_guess(manager) -> None:  # type: ignore[no-untyped-def]
+    from orders import services, validation
+
+    spec = validation.order_spec(**btc(side="buy", order_type="market", quantity="0.1"))
+    pending = services.save_pending_order(spec, symbol="BTC-USDT-SWAP", quantity=D("0.1"), actor="system:test")
+
+    with pytest.raises(Conflict):
+        manager.cancel_order(pending.pk, user_id=USER)
+
+    assert Order.objects.get(pk=pending.pk).status == OrderStatus.PENDING
