@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from orders import events, selectors, validation
@@ -490,7 +490,10 @@ class OrderManager:
         iterator = self.monitor_order_fills(order_id, **kwargs)
 
         def step() -> dto.Order | None:
-            return next(iterator, None)
+            try:
+                return next(iterator, None)
+            finally:
+                connections.close_all()
 
         while (item := await sync_to_async(step, thread_sensitive=False)()) is not None:
             yield item

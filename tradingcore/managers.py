@@ -8,18 +8,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import connections
 
 T = TypeVar("T", bound=type)
 
 
 def _run_and_release(method: Callable[..., Any]) -> Callable[..., Any]:
+    # Worker threads come and go with the caller's executor; a connection left in one would
+    # outlive its usefulness (and block dropping a database), so each call closes what it opened.
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     return run
 
@@ -28,7 +30,7 @@ def with_async_twins(cls: T) -> T:
     """Add ``a<name>`` for every public synchronous method that has no twin yet.
 
     The twin runs the method in a worker thread (the exchange is slow; other coroutines keep
-    running) and releases that thread's stale database connections afterwards.
+    running) and closes that thread's database connections afterwards.
     """
     for name, member in list(vars(cls).items()):
         if name.startswith("_") or not inspect.isfunction(member) or inspect.isgeneratorfunction(member):
