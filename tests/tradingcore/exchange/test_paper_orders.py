@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tradingcore.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
+from tests.tradingcore.exchange.paper_requests import request
+from tradingcore.enums import Liquidity, OrderStatus, TimeInForce
 from tradingcore.exceptions import ExchangeError, ExchangeOrderNotFound, InvalidOrder, InvalidTransition
 from tradingcore.exchange.base import OrderRequest
 from tradingcore.exchange.paper import OrderNotCancellable, PaperGateway, PaperMarkMissing, set_mark
@@ -18,21 +18,10 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 USER = "paper-user"
 BTC = "BTC-USDT-SWAP"
-_ids = itertools.count()
 
 
 def order(side: str, order_type: str = "market", quantity: str = "0.05", **extra: Any) -> OrderRequest:
-    for name in ("price", "trigger_price"):
-        if name in extra:
-            extra[name] = D(extra[name])
-    extra.setdefault("client_order_id", f"orders{next(_ids)}")
-    return OrderRequest(
-        symbol=extra.pop("symbol", BTC),
-        side=OrderSide(side),
-        order_type=OrderType(order_type),
-        quantity=D(quantity),
-        **extra,
-    )
+    return request(side, order_type, quantity, prefix="orders", **extra)
 
 
 @pytest.fixture(autouse=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tradingcore.enums import MarginMode, OrderSide, OrderType, PositionSide
+from tests.tradingcore.exchange.paper_requests import request
+from tradingcore.enums import MarginMode, PositionSide
 from tradingcore.exceptions import InvalidOrder
 from tradingcore.exchange.base import OrderRequest
 from tradingcore.exchange.paper import PaperGateway, set_mark
@@ -17,14 +17,10 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 USER = "position-user"
 BTC = "BTC-USDT-SWAP"
-_ids = itertools.count()
 
 
 def order(side: str, quantity: str, order_type: str = "market", **extra: Any) -> OrderRequest:
-    extra.setdefault("client_order_id", f"positions{next(_ids)}")
-    return OrderRequest(
-        symbol=BTC, side=OrderSide(side), order_type=OrderType(order_type), quantity=D(quantity), **extra
-    )
+    return request(side, order_type, quantity, prefix="positions", **extra)
 
 
 @pytest.fixture

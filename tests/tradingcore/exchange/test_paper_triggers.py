@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tradingcore.enums import Liquidity, OrderSide, OrderStatus, OrderType, PositionSide, TimeInForce
+from tests.tradingcore.exchange.paper_requests import request
+from tradingcore.enums import Liquidity, OrderStatus, PositionSide, TimeInForce
 from tradingcore.exceptions import InvalidOrder
 from tradingcore.exchange.base import OrderRequest
 from tradingcore.exchange.paper import PaperGateway, set_mark
@@ -17,17 +17,10 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 USER = "trigger-user"
 BTC = "BTC-USDT-SWAP"
-_ids = itertools.count()
 
 
 def order(side: str, order_type: str = "market", quantity: str = "0.02", **extra: Any) -> OrderRequest:
-    for name in ("price", "trigger_price"):
-        if name in extra:
-            extra[name] = D(extra[name])
-    extra.setdefault("client_order_id", f"triggers{next(_ids)}")
-    return OrderRequest(
-        symbol=BTC, side=OrderSide(side), order_type=OrderType(order_type), quantity=D(quantity), **extra
-    )
+    return request(side, order_type, quantity, prefix="triggers", **extra)
 
 
 @pytest.fixture(autouse=True)
