@@ -18,14 +18,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from orders import events as order_events
 from orders import services as order_services
+from orders import validation
 from orders.models import Order
 from positions import events
 from positions.models import Position
 from tradingcore import pnl
 from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, PositionSide, PositionStatus
-from tradingcore.exceptions import ExchangeError
+from tradingcore.exceptions import ExchangeError, ValidationError
 from tradingcore.exchange import ExchangeOrder, ExchangePosition, get_gateway
 from tradingcore.redis import outbox
 
@@ -114,30 +116,32 @@ def _unknown_orders(
 
 
 def _adopt_order(user_id: str, exchange: Exchange, remote: ExchangeOrder, actor: str) -> Order:
-    from orders import events as order_events
-
+    """Save an exchange order we never placed through the normal pending path, then apply its state."""
+    spec = validation.OrderSpec(
+        user_id=user_id,
+        exchange=exchange,
+        symbol=remote.symbol,
+        side=remote.side,
+        order_type=remote.order_type,
+        quantity=remote.quantity,
+        price=remote.price,
+        trigger_price=remote.trigger_price,
+        reduce_only=remote.reduce_only,
+        client_order_id=_usable_client_id(remote.client_order_id),
+        metadata={"adopted": True},
+    )
     with transaction.atomic():
-        order = Order.objects.create(
-            user_id=user_id,
-            exchange=exchange,
-            symbol=remote.symbol,
-            side=remote.side,
-            order_type=remote.order_type,
-            quantity=remote.quantity,
-            price=remote.price,
-            trigger_price=remote.trigger_price,
-            reduce_only=remote.reduce_only,
-            exchange_order_id=remote.exchange_order_id,
-            metadata={"adopted": True},
-            **({"client_order_id": remote.client_order_id} if _valid_client_id(remote.client_order_id) else {}),
-        )
+        order = order_services.save_pending_order(spec, symbol=remote.symbol, quantity=remote.quantity, actor=actor)
         order_events.order_reconciled(order, actor, action="adopted", exchange_order_id=remote.exchange_order_id)
-        outbox.record_order_change(order, "order.created")
     return order_services.apply_exchange_state(order.pk, remote, actor=actor)
 
 
-def _valid_client_id(value: str | None) -> bool:
-    return value is not None and value.isalnum() and len(value) <= 32
+def _usable_client_id(value: str | None) -> str | None:
+    """The exchange's client id when it is one we can store, else None (we generate our own)."""
+    try:
+        return validation.client_order_id(value)
+    except ValidationError:
+        return None
 
 
 def _compare_positions(
