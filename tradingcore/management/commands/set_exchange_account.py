@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tradingcore.enums import Exchange, PositionMode
+from tradingcore.accounts import save_exchange_account
+from tradingcore.enums import PositionMode
 from tradingcore.exceptions import TradingError
-from tradingcore.models import ExchangeAccount
 
 SECRET_SOURCES = {
     "api_key": "EXCHANGE_API_KEY",
@@ -37,27 +37,19 @@ class Command(BaseCommand):
         parser.add_argument("--rest-base-url", default="", help="send this account's REST requests here")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            exchange = Exchange.parse(options["exchange"], field="exchange")
-        except TradingError as exc:
-            raise CommandError(str(exc)) from exc
-        if exchange is Exchange.PAPER:
-            raise CommandError("the paper exchange needs no credentials")
         secrets = {field: self._secret(field, variable) for field, variable in SECRET_SOURCES.items()}
-        if not secrets["api_key"] or not secrets["api_secret"]:
-            raise CommandError("an API key and secret are required")
-        account, created = ExchangeAccount.objects.update_or_create(
-            user_id=options["user_id"],
-            exchange=exchange,
-            label=options["label"],
-            defaults={
+        try:
+            account, created = save_exchange_account(
+                user_id=options["user_id"],
+                exchange=options["exchange"],
+                label=options["label"],
+                position_mode=options["position_mode"],
+                sandbox=options["sandbox"],
+                rest_base_url=options["rest_base_url"],
                 **secrets,
-                "position_mode": options["position_mode"],
-                "sandbox": options["sandbox"],
-                "rest_base_url": options["rest_base_url"],
-                "is_active": True,
-            },
-        )
+            )
+        except TradingError as exc:
+            raise CommandError(exc.message) from exc
         self.stdout.write(
             f"{'created' if created else 'updated'} exchange account {account} (credentials stored encrypted)"
         )

@@ -1,0 +1,41 @@
+"""Exchange accounts: storing a user's credentials for the ccxt gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradingcore.enums import Exchange, PositionMode
+from tradingcore.exceptions import ValidationError
+from tradingcore.models import ExchangeAccount
+
+
+def save_exchange_account(
+    *,
+    user_id: str,
+    exchange: Exchange | str,
+    api_key: str,
+    api_secret: str,
+    passphrase: str = "",
+    label: str = "default",
+    position_mode: PositionMode | str = PositionMode.HEDGE,
+    sandbox: bool = False,
+    rest_base_url: str = "",
+) -> tuple[ExchangeAccount, bool]:
+    """Create or update (by user, exchange and label) an active account; returns it and whether it
+    is new. Credentials are stored encrypted. Raises ``ValidationError`` for the paper exchange,
+    which needs none, and for a missing key or secret."""
+    exchange = Exchange.parse(exchange, field="exchange")
+    if exchange is Exchange.PAPER:
+        raise ValidationError("the paper exchange needs no credentials", details={"exchange": ["paper"]})
+    if not api_key or not api_secret:
+        raise ValidationError("an API key and secret are required", details={"api_key": ["required"]})
+    defaults: dict[str, Any] = {
+        "api_key": api_key,
+        "api_secret": api_secret,
+        "passphrase": passphrase,
+        "position_mode": PositionMode.parse(position_mode, field="position_mode"),
+        "sandbox": sandbox,
+        "rest_base_url": rest_base_url,
+        "is_active": True,
+    }
+    return ExchangeAccount.objects.update_or_create(user_id=user_id, exchange=exchange, label=label, defaults=defaults)
