@@ -13,6 +13,7 @@ from positions.models import Position
 from tests.managers import BTC, USER, mark
 from tradingcore.enums import OrderStatus
 from tradingcore.exchange import get_gateway
+from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -42,8 +43,6 @@ def test_order_accepted_before_a_crash_is_recovered_by_client_order_id(command: 
     assert recovered.events.filter(type="recovered").exists()
     position = Position.objects.get(user_id=USER, status="open")
     assert position.size == D("0.2")
-    gateway = get_gateway(USER, "okx")
-    assert (
-        gateway.fetch_order(BTC, client_order_id=order.client_order_id).exchange_order_id == recovered.exchange_order_id
-    )
-    assert len([o for o in gateway.fetch_open_orders()]) == 0
+    assert paper_orders_with_client_id("okx", order.client_order_id) == 1  # recovered, never placed again
+    remote = get_gateway(USER, "okx").fetch_order(BTC, client_order_id=order.client_order_id)
+    assert remote.exchange_order_id == recovered.exchange_order_id

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from orders.models import Order
 from positions.services import PositionManager
 from tests.managers import OTHER_USER, USER, btc, mark
 from tradingcore.exceptions import InsufficientPosition, NotFound, ValidationError
@@ -22,8 +23,9 @@ def test_closing_more_than_is_open_is_a_conflict_and_sends_nothing() -> None:
         manager.close_position(position.id, size="0.6")
 
     assert error.value.code == "insufficient_position"
-    assert manager.get_position(position.id).size == Decimal("0.5")
-    assert not position.id or manager.get_position(position.id).status == "open"
+    after = manager.get_position(position.id)
+    assert (after.size, after.status) == (Decimal("0.5"), "open")
+    assert not Order.objects.filter(position_id=position.id, reduce_only=True).exists()  # nothing was sent
 
 
 def test_closing_another_users_position_is_not_found() -> None:
