@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from orders import events, selectors, validation
 from orders.models import Order, OrderFill
-from orders.state import check_transition, next_status
+from orders.transitions import check_transition, next_status
 from positions import services as position_services
 from tradingcore import dto
 from tradingcore.decimals import ZERO, quantize
@@ -46,7 +46,7 @@ from tradingcore.exceptions import (
     OrderRejected,
 )
 from tradingcore.exchange import ExchangeFill, ExchangeGateway, ExchangeOrder, OrderRequest, get_gateway
-from tradingcore.managers import pick, with_async_twins
+from tradingcore.facades import pick, with_async_twins
 from tradingcore.redis import outbox
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def create_order(*, actor: str = SYSTEM_ACTOR, position_id: Any = None, **raw: A
     """Validate, save ``pending`` (committed), place on the exchange, apply the answer.
 
     A caller-supplied ``client_order_id`` makes the call idempotent: a retry returns the order
-    saved the first time and never places a second one. Raises ``ValidationError`` /
+    saved the first time and never places a second one. Raises ``InvalidInput`` /
     ``InvalidOrder`` before anything is saved or sent; ``OrderRejected`` (the order is kept as
     ``rejected``); ``OrderOutcomeUnknown`` / ``ExchangeUnavailable`` (the order stays ``pending``
     and the fill watcher resolves it by client order id).

@@ -10,7 +10,7 @@ from orders.models import client_order_id_validator
 from positions.models import MAX_GRID_LEVEL
 from tradingcore.decimals import storable
 from tradingcore.enums import Exchange, OrderSide, OrderType, PositionSide, TimeInForce
-from tradingcore.exceptions import ValidationError
+from tradingcore.exceptions import InvalidInput
 
 MAX_SYMBOL_LENGTH = 32
 MAX_USER_ID_LENGTH = 64
@@ -40,14 +40,14 @@ class OrderSpec:
 def user_id(value: Any) -> str:
     text = str(value or "").strip()
     if not text or len(text) > MAX_USER_ID_LENGTH:
-        raise ValidationError("user_id: 1 to 64 characters required", details={"user_id": ["1 to 64 characters"]})
+        raise InvalidInput("user_id: 1 to 64 characters required", details={"user_id": ["1 to 64 characters"]})
     return text
 
 
 def symbol(value: Any) -> str:
     text = str(value or "").strip()
     if not text or len(text) > MAX_SYMBOL_LENGTH:
-        raise ValidationError("symbol: 1 to 32 characters required", details={"symbol": ["1 to 32 characters"]})
+        raise InvalidInput("symbol: 1 to 32 characters required", details={"symbol": ["1 to 32 characters"]})
     return text
 
 
@@ -55,15 +55,13 @@ def grid_level(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValidationError("grid_level: an integer is required", details={"grid_level": ["integer 0..100"]})
+        raise InvalidInput("grid_level: an integer is required", details={"grid_level": ["integer 0..100"]})
     try:
         level = int(value)
     except ValueError:
-        raise ValidationError(
-            "grid_level: an integer is required", details={"grid_level": ["integer 0..100"]}
-        ) from None
+        raise InvalidInput("grid_level: an integer is required", details={"grid_level": ["integer 0..100"]}) from None
     if not 0 <= level <= MAX_GRID_LEVEL:
-        raise ValidationError("grid_level: must be between 0 and 100", details={"grid_level": ["integer 0..100"]})
+        raise InvalidInput("grid_level: must be between 0 and 100", details={"grid_level": ["integer 0..100"]})
     return level
 
 
@@ -78,7 +76,7 @@ def client_order_id(value: Any) -> str | None:
     try:
         client_order_id_validator(text)
     except Exception:
-        raise ValidationError(
+        raise InvalidInput(
             "client_order_id: 1 to 32 letters and digits", details={"client_order_id": ["1 to 32 letters and digits"]}
         ) from None
     return text
@@ -111,17 +109,17 @@ def order_spec(**raw: Any) -> OrderSpec:
 def _check_prices(spec: OrderSpec) -> None:
     needs_price = spec.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     if needs_price and spec.price is None:
-        raise ValidationError(f"price: required for {spec.order_type.value} orders", details={"price": ["required"]})
+        raise InvalidInput(f"price: required for {spec.order_type.value} orders", details={"price": ["required"]})
     if spec.order_type.is_triggered and spec.trigger_price is None:
-        raise ValidationError(
+        raise InvalidInput(
             f"trigger_price: required for {spec.order_type.value} orders", details={"trigger_price": ["required"]}
         )
     if not spec.order_type.is_triggered and spec.trigger_price is not None:
-        raise ValidationError(
+        raise InvalidInput(
             f"trigger_price: not allowed on {spec.order_type.value} orders", details={"trigger_price": ["not allowed"]}
         )
     if spec.post_only and spec.order_type != OrderType.LIMIT:
-        raise ValidationError("post_only: only limit orders can be post-only", details={"post_only": ["limit only"]})
+        raise InvalidInput("post_only: only limit orders can be post-only", details={"post_only": ["limit only"]})
 
 
 def position_side_for(side: OrderSide, reduce_only: bool) -> PositionSide:

@@ -27,7 +27,7 @@ from positions.models import Position
 from tradingcore import pnl
 from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, PositionSide, PositionStatus
-from tradingcore.exceptions import ExchangeError, ValidationError
+from tradingcore.exceptions import ExchangeError, InvalidInput
 from tradingcore.exchange import ExchangeOrder, ExchangePosition, get_gateway
 from tradingcore.redis import outbox
 
@@ -140,7 +140,7 @@ def _usable_client_id(value: str | None) -> str | None:
     """The exchange's client id when it is one we can store, else None (we generate our own)."""
     try:
         return validation.client_order_id(value)
-    except ValidationError:
+    except InvalidInput:
         return None
 
 

@@ -34,9 +34,9 @@ from tradingcore.enums import (
     PositionSide,
     PositionStatus,
 )
-from tradingcore.exceptions import ExchangeError, InsufficientPosition, NotFound, ValidationError
+from tradingcore.exceptions import ExchangeError, InsufficientPosition, InvalidInput, NotFound
 from tradingcore.exchange import get_gateway
-from tradingcore.managers import pick, with_async_twins
+from tradingcore.facades import pick, with_async_twins
 from tradingcore.redis import outbox
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def open_position(
     take-profit become reduce-only trigger orders linked to the position. Returns the position;
     while a limit entry rests unfilled, the returned position has size 0 and
     ``metadata["pending_entry_order_id"]``, and the position appears when the order fills.
-    Raises ``ValidationError``, ``InvalidOrder``, ``OrderRejected`` and its kinds, and
+    Raises ``InvalidInput``, ``InvalidOrder``, ``OrderRejected`` and its kinds, and
     ``OrderOutcomeUnknown`` / ``ExchangeUnavailable`` (the entry stays pending and is resolved
     by the fill watcher).
     """
@@ -134,9 +134,9 @@ def _leverage(value: Any) -> int:
     try:
         leverage = int(Decimal(str(value)))
     except Exception:
-        raise ValidationError("leverage: an integer 1..125 is required", details={"leverage": ["1..125"]}) from None
+        raise InvalidInput("leverage: an integer 1..125 is required", details={"leverage": ["1..125"]}) from None
     if not 1 <= leverage <= MAX_LEVERAGE or Decimal(str(value)) != leverage:
-        raise ValidationError("leverage: an integer 1..125 is required", details={"leverage": ["1..125"]})
+        raise InvalidInput("leverage: an integer 1..125 is required", details={"leverage": ["1..125"]})
     return leverage
 
 
@@ -218,7 +218,7 @@ def _find_open_position(
     if position_id is not None:
         return selectors.position_row(position_id, user_id=user_id)
     if user_id is None or exchange is None or symbol is None or side is None:
-        raise ValidationError("identify the position by position_id, or by user_id, exchange, symbol and side")
+        raise InvalidInput("identify the position by position_id, or by user_id, exchange, symbol and side")
     exchange = Exchange.parse(exchange, field="exchange")
     native = get_gateway(user_id, exchange).normalize_symbol(symbol)
     queryset = selectors.position_queryset(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradingcore.enums import Exchange, PositionMode
-from tradingcore.exceptions import ValidationError
+from tradingcore.exceptions import InvalidInput
 from tradingcore.models import ExchangeAccount
 
 
@@ -22,13 +22,13 @@ def save_exchange_account(
     rest_base_url: str = "",
 ) -> tuple[ExchangeAccount, bool]:
     """Create or update (by user, exchange and label) an active account; returns it and whether it
-    is new. Credentials are stored encrypted. Raises ``ValidationError`` for the paper exchange,
+    is new. Credentials are stored encrypted. Raises ``InvalidInput`` for the paper exchange,
     which needs none, and for a missing key or secret."""
     exchange = Exchange.parse(exchange, field="exchange")
     if exchange is Exchange.PAPER:
-        raise ValidationError("the paper exchange needs no credentials", details={"exchange": ["paper"]})
+        raise InvalidInput("the paper exchange needs no credentials", details={"exchange": ["paper"]})
     if not api_key or not api_secret:
-        raise ValidationError("an API key and secret are required", details={"api_key": ["required"]})
+        raise InvalidInput("an API key and secret are required", details={"api_key": ["required"]})
     defaults: dict[str, Any] = {
         "api_key": api_key,
         "api_secret": api_secret,

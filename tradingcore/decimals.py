@@ -11,7 +11,7 @@ import decimal
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
-from tradingcore.exceptions import ValidationError
+from tradingcore.exceptions import InvalidInput
 
 MAX_DIGITS = 20
 PLACES = 8
@@ -33,15 +33,15 @@ if decimal.getcontext().prec < ARITHMETIC_PRECISION:
 
 
 def to_decimal(value: Any, *, field: str = "value") -> Decimal:
-    """Convert ``value`` to a finite Decimal, or raise ``ValidationError`` naming ``field``."""
+    """Convert ``value`` to a finite Decimal, or raise ``InvalidInput`` naming ``field``."""
     if isinstance(value, bool) or value is None:
-        raise ValidationError(f"{field}: a number is required", details={field: ["a number is required"]})
+        raise InvalidInput(f"{field}: a number is required", details={field: ["a number is required"]})
     try:
         result = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationError(f"{field}: {value!r} is not a number", details={field: ["not a number"]}) from None
+        raise InvalidInput(f"{field}: {value!r} is not a number", details={field: ["not a number"]}) from None
     if not result.is_finite():
-        raise ValidationError(f"{field}: must be finite", details={field: ["must be finite"]})
+        raise InvalidInput(f"{field}: must be finite", details={field: ["must be finite"]})
     return result
 
 
@@ -71,13 +71,13 @@ def storable(value: Any, *, field: str = "value", positive: bool = False, non_ne
     """Validate that ``value`` fits numeric(20,8) without losing digits, and return it quantised."""
     number = to_decimal(value, field=field)
     if positive and number <= 0:
-        raise ValidationError(f"{field}: must be greater than zero", details={field: ["must be greater than zero"]})
+        raise InvalidInput(f"{field}: must be greater than zero", details={field: ["must be greater than zero"]})
     if non_negative and number < 0:
-        raise ValidationError(f"{field}: must not be negative", details={field: ["must not be negative"]})
+        raise InvalidInput(f"{field}: must not be negative", details={field: ["must not be negative"]})
     if abs(number) > MAX_ABS:
-        raise ValidationError(f"{field}: too large for numeric(20,8)", details={field: ["too large"]})
+        raise InvalidInput(f"{field}: too large for numeric(20,8)", details={field: ["too large"]})
     if number != number.quantize(QUANTUM, rounding=ROUND_DOWN):
-        raise ValidationError(
+        raise InvalidInput(
             f"{field}: at most {PLACES} decimal places", details={field: [f"at most {PLACES} decimal places"]}
         )
     return quantize(number)

@@ -11,7 +11,7 @@ from typing import Any, Self
 
 from django.db import models
 
-from tradingcore.exceptions import ValidationError
+from tradingcore.exceptions import InvalidInput
 
 
 class DomainChoices(models.TextChoices):
@@ -29,9 +29,7 @@ class DomainChoices(models.TextChoices):
                     return member
         allowed = ", ".join(member.value for member in cls)
         name = field or cls.__name__
-        raise ValidationError(
-            f"{name}: {value!r} is not one of {allowed}", details={name: [f"must be one of {allowed}"]}
-        )
+        raise InvalidInput(f"{name}: {value!r} is not one of {allowed}", details={name: [f"must be one of {allowed}"]})
 
     @classmethod
     def parse_optional(cls, value: Any, *, field: str | None = None) -> Self | None:

@@ -20,7 +20,7 @@ class TradingError(Exception):
         self.details = details or {}
 
 
-class ValidationError(TradingError):
+class InvalidInput(TradingError):
     """The request is malformed or violates a rule of the domain."""
 
     code = "invalid"

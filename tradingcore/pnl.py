@@ -12,7 +12,7 @@ from decimal import Decimal, localcontext
 
 from tradingcore.decimals import ZERO, quantize, quantize_precise
 from tradingcore.enums import OrderSide, PositionSide
-from tradingcore.exceptions import InsufficientPosition, ValidationError
+from tradingcore.exceptions import InsufficientPosition, InvalidInput
 
 HUNDRED = Decimal(100)
 
@@ -25,7 +25,7 @@ def weighted_entry(size: Decimal, entry: Decimal, add_qty: Decimal, add_price: D
     """Quantity-weighted mean entry after adding ``add_qty`` at ``add_price`` (full precision)."""
     total = size + add_qty
     if total <= 0:
-        raise ValidationError("the position size after the fill must be positive")
+        raise InvalidInput("the position size after the fill must be positive")
     return quantize_precise((size * entry + add_qty * add_price) / total)
 
 
@@ -96,7 +96,7 @@ def apply_fill(
     than the open size raises ``InsufficientPosition``: a position never flips through a fill.
     """
     if qty <= 0 or price <= 0:
-        raise ValidationError("a fill needs a positive quantity and price")
+        raise InvalidInput("a fill needs a positive quantity and price")
     fees = state.fees + fee
     if OrderSide.parse(side) is state.side.entry_order_side:
         entry = weighted_entry(state.size, state.entry_price, qty, price)

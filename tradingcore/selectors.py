@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.core.exceptions import ObjectDoesNotExist
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 
 from tradingcore.exceptions import NotFound
@@ -19,7 +18,7 @@ def owned_row(model: type[M], pk: Any, *, user_id: str | None = None) -> M:
     noun = model._meta.verbose_name
     try:
         row = model._default_manager.get(pk=pk)
-    except (ObjectDoesNotExist, DjangoValidationError, ValueError):
+    except (ObjectDoesNotExist, ValidationError, ValueError):
         raise NotFound(f"{noun} {pk} not found") from None
     if user_id is not None and getattr(row, "user_id", None) != user_id:
         raise NotFound(f"{noun} {pk} not found")

@@ -16,7 +16,7 @@ from tradingcore.enums import (
     PositionStatus,
     TimeInForce,
 )
-from tradingcore.exceptions import ValidationError
+from tradingcore.exceptions import InvalidInput
 
 D = Decimal
 
@@ -73,7 +73,7 @@ def test_parse_is_case_insensitive_and_ignores_surrounding_blanks(member: Domain
     ],
 )
 def test_parse_refuses_values_outside_the_enum_naming_the_field(enum: type[DomainChoices], bad: object) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         enum.parse(bad, field="side_or_whatever")
 
     error = excinfo.value
@@ -85,7 +85,7 @@ def test_parse_refuses_values_outside_the_enum_naming_the_field(enum: type[Domai
 
 
 def test_parse_without_a_field_name_names_the_enum() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         PositionSide.parse("up")
 
     assert list(excinfo.value.details) == ["PositionSide"]
@@ -95,7 +95,7 @@ def test_parse_optional_treats_none_and_empty_as_absent_but_still_refuses_garbag
     assert OrderType.parse_optional(None) is None
     assert OrderType.parse_optional("") is None
     assert OrderType.parse_optional("LIMIT") is OrderType.LIMIT
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         OrderType.parse_optional("iceberg", field="order_type")
 
 
@@ -135,7 +135,7 @@ class TestOrderStatusFromExchange:
         assert OrderStatus.from_exchange(raw, filled=filled, amount=D("2")) is expected
 
     def test_unknown_exchange_word_is_refused_naming_status(self) -> None:
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(InvalidInput) as excinfo:
             OrderStatus.from_exchange("triggered", filled=D("0"), amount=D("1"))
 
         assert list(excinfo.value.details) == ["status"]

@@ -65,11 +65,11 @@ from tradingcore.exceptions import (
     ExchangeOrderNotFound,
     ExchangeUnavailable,
     InsufficientFunds,
+    InvalidInput,
     InvalidOrder,
     OrderOutcomeUnknown,
     OrderRejected,
     RateLimited,
-    ValidationError,
 )
 from tradingcore.exchange.base import (
     ExchangeFill,
@@ -873,7 +873,7 @@ class CcxtGateway(ExchangeGateway):
             return OrderStatus.OPEN  # acknowledged, no state reported yet
         try:
             return OrderStatus.from_exchange(status, filled=filled, amount=amount or None)
-        except ValidationError:
+        except InvalidInput:
             logger.warning("%s: unknown order status %r of %s, taken as open", self, status, raw.get("id"))
             return OrderStatus.OPEN
 
@@ -891,7 +891,7 @@ class CcxtGateway(ExchangeGateway):
             return OrderType.LIMIT
         try:
             return OrderType.parse(raw.get("type"))
-        except ValidationError:
+        except InvalidInput:
             return OrderType.LIMIT if raw.get("price") else OrderType.MARKET
 
     @staticmethod

@@ -150,7 +150,7 @@ def markets(exchange: Exchange | str) -> list[MarketInfo]:
 def get_market(exchange: Exchange | str, symbol: str) -> MarketInfo:
     """The instrument ``symbol`` (native id or ccxt unified symbol, any case) on ``exchange``.
 
-    Raises ``tradingcore.exceptions.ValidationError`` for an unknown exchange and ``BadSymbol``
+    Raises ``tradingcore.exceptions.InvalidInput`` for an unknown exchange and ``BadSymbol``
     for a symbol the table does not list.
     """
     venue = Exchange.parse(exchange, field="exchange")

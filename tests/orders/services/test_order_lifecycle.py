@@ -11,7 +11,7 @@ from orders.models import Order, OrderEvent
 from orders.services import OrderManager
 from tests.managers import OTHER_USER, USER, btc, mark
 from tradingcore.enums import OrderStatus
-from tradingcore.exceptions import Conflict, InvalidOrder, InvalidTransition, NotFound, ValidationError
+from tradingcore.exceptions import Conflict, InvalidInput, InvalidOrder, InvalidTransition, NotFound
 from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,9 +124,9 @@ def test_quantity_below_instrument_minimum_is_refused_before_anything_is_saved(m
 
 
 def test_limit_without_price_and_trigger_without_trigger_price_are_invalid(manager) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValidationError, match="price"):
+    with pytest.raises(InvalidInput, match="price"):
         manager.create_order(**btc(side="buy", order_type="limit", quantity="0.1"))
-    with pytest.raises(ValidationError, match="trigger_price"):
+    with pytest.raises(InvalidInput, match="trigger_price"):
         manager.create_order(**btc(side="sell", order_type="trigger", quantity="0.1", reduce_only=True))
 
 

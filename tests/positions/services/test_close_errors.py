@@ -9,7 +9,7 @@ import pytest
 from orders.models import Order
 from positions.services import PositionManager
 from tests.managers import OTHER_USER, USER, btc, mark
-from tradingcore.exceptions import InsufficientPosition, NotFound, ValidationError
+from tradingcore.exceptions import InsufficientPosition, InvalidInput, NotFound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,7 +52,7 @@ def test_invalid_open_requests_name_the_field(field: str, value: object) -> None
     arguments = btc(side="long", size="0.1")
     arguments[field] = value
 
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(InvalidInput) as error:
         PositionManager().open_position(**arguments)
 
     assert field in str(error.value)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tradingcore.enums import Exchange
-from tradingcore.exceptions import BadSymbol, InvalidOrder, ValidationError
+from tradingcore.exceptions import BadSymbol, InvalidInput, InvalidOrder
 from tradingcore.exchange.instruments import contract_size, get_market, markets
 
 D = Decimal
@@ -91,7 +91,7 @@ def test_unlisted_symbol_is_bad_symbol_never_a_guess(exchange: str, symbol: str)
 
 
 def test_unknown_exchange_is_a_validation_error() -> None:
-    with pytest.raises(ValidationError, match="exchange"):
+    with pytest.raises(InvalidInput, match="exchange"):
         get_market("kraken", "BTC-USDT-SWAP")
 
 

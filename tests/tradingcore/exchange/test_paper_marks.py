@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from tradingcore.exceptions import BadSymbol, ValidationError
+from tradingcore.exceptions import BadSymbol, InvalidInput
 from tradingcore.exchange.paper import PaperMarkMissing, advance_random_walk, get_mark, random_walk, set_mark
 from tradingcore.models import PaperMark
 
@@ -66,11 +66,11 @@ def test_advance_random_walk_moves_every_mark_one_step_deterministically() -> No
 @pytest.mark.parametrize(
     ("price", "volume", "error", "message"),
     [
-        ("0", None, ValidationError, "greater than zero"),
-        ("-1", None, ValidationError, "greater than zero"),
-        ("1.123456789", None, ValidationError, "decimal places"),
-        ("abc", None, ValidationError, "not a number"),
-        ("100", "-0.01", ValidationError, "volume"),
+        ("0", None, InvalidInput, "greater than zero"),
+        ("-1", None, InvalidInput, "greater than zero"),
+        ("1.123456789", None, InvalidInput, "decimal places"),
+        ("abc", None, InvalidInput, "not a number"),
+        ("100", "-0.01", InvalidInput, "volume"),
     ],
 )
 def test_set_mark_refuses_bad_prices_and_volumes(price: str, volume: str | None, error: type, message: str) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tradingcore.decimals import QUANTUM, quantize, storable, to_optional_decimal
 from tradingcore.enums import Exchange
-from tradingcore.exceptions import ValidationError
+from tradingcore.exceptions import InvalidInput
 from tradingcore.exchange.base import ExchangeFill, ExchangeOrder, MarketInfo
 from tradingcore.exchange.instruments import get_market
 from tradingcore.exchange.paper import engine
@@ -40,7 +40,7 @@ def set_mark(exchange: Exchange | str, symbol: str, price: Any, *, volume: Any =
     (base currency, optional) caps the quantity that trades on this move across all orders, so a
     large order can fill in parts over several calls. Returns the fills in execution order.
 
-    Raises ``ValidationError`` for an unknown exchange, a price that is not a positive number with
+    Raises ``InvalidInput`` for an unknown exchange, a price that is not a positive number with
     at most 8 decimals, or a negative volume; ``BadSymbol`` for an unlisted symbol.
     """
     venue = Exchange.parse(exchange, field="exchange")
@@ -48,7 +48,7 @@ def set_mark(exchange: Exchange | str, symbol: str, price: Any, *, volume: Any =
     mark = storable(price, field="price", positive=True)
     cap = to_optional_decimal(volume, field="volume")
     if cap is not None and cap < 0:
-        raise ValidationError("volume: must not be negative", details={"volume": ["must not be negative"]})
+        raise InvalidInput("volume: must not be negative", details={"volume": ["must not be negative"]})
     with transaction.atomic():
         book = engine.lock_book(venue, market.symbol)
         book.price = mark

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tradingcore.enums import Exchange, MarginMode, PositionSide
-from tradingcore.exceptions import ExchangeOrderNotFound, InvalidOrder, ValidationError
+from tradingcore.exceptions import ExchangeOrderNotFound, InvalidInput, InvalidOrder
 from tradingcore.exchange.base import (
     ExchangeGateway,
     ExchangeOrder,
@@ -134,7 +134,7 @@ class PaperGateway(ExchangeGateway):
         self, market: MarketInfo, exchange_order_id: str | None, client_order_id: str | None, *, lock: bool
     ) -> PaperOrder:
         if exchange_order_id is None and client_order_id is None:
-            raise ValidationError("exchange_order_id or client_order_id is required")
+            raise InvalidInput("exchange_order_id or client_order_id is required")
         orders = PaperOrder.objects.filter(user_id=self.user_id, exchange=self.exchange.value, symbol=market.symbol)
         if lock:
             orders = orders.select_for_update()

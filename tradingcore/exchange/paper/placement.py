@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 
 from tradingcore.decimals import quantize, storable, to_decimal
 from tradingcore.enums import MarginMode, OrderSide, OrderStatus, OrderType, PositionSide, TimeInForce
-from tradingcore.exceptions import InvalidOrder, ValidationError
+from tradingcore.exceptions import InvalidInput, InvalidOrder
 from tradingcore.exchange.base import MarketInfo, OrderRequest
 from tradingcore.exchange.paper import engine
 from tradingcore.exchange.paper.errors import OrderNotCancellable, PaperMarkMissing
@@ -42,7 +42,7 @@ def _price(value: Any, field: str) -> Decimal | None:
         return None
     try:
         return storable(value, field=field, positive=True)
-    except ValidationError as error:
+    except InvalidInput as error:
         raise InvalidOrder(error.message, details=error.details) from None
 
 

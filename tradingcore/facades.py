@@ -1,4 +1,7 @@
-"""Plumbing shared by the manager facades: async twins, Django style (``aopen_position``)."""
+"""Plumbing of the manager facades (``PositionManager``, ``OrderManager``).
+
+Django-style async twins (``aopen_position``) and the seeds' two spellings of some arguments.
+"""
 
 from __future__ import annotations
 
