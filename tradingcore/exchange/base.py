@@ -67,7 +67,12 @@ class MarketInfo:
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """What the managers ask a gateway to place. ``quantity`` is in base currency."""
+    """What the managers ask a gateway to place. ``quantity`` is in base currency.
+
+    ``contracts``, when set, is the exchange-side size already computed once from the market
+    (``MarketInfo.to_contracts``) by the caller: the gateway sends exactly that many contracts and
+    does not convert ``quantity`` again. When None the gateway converts ``quantity`` itself.
+    """
 
     symbol: str
     side: OrderSide
@@ -81,6 +86,11 @@ class OrderRequest:
     time_in_force: TimeInForce = TimeInForce.GTC
     position_side: PositionSide | None = None  # hedge mode: which side the order opens or closes
     margin_mode: MarginMode = MarginMode.CROSS
+    contracts: Decimal | None = None
+
+    def contracts_on(self, market: MarketInfo) -> Decimal:
+        """The size in contracts: ``contracts`` when the caller computed it, else converted once here."""
+        return self.contracts if self.contracts is not None else market.to_contracts(self.quantity)
 
 
 @dataclass(frozen=True)
