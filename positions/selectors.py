@@ -1,21 +1,40 @@
-"""Read paths for positions. Lookups work with or without a symbol (unlike the seed's)."""
+"""Read paths for positions. Lookups work with or without a symbol (unlike the seed's).
+
+Open positions of a user on one exchange are served from the Redis projection when it can be
+trusted (``tradingcore.redis.reader``): Redis holds the whole projection and no change of that
+user is still waiting in the outbox. Otherwise, and for every other question, PostgreSQL answers.
+A reader never sees a state older than its own last write.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
+from redis.exceptions import RedisError
 
 from positions.models import Position
-from tradingcore import dto
+from tradingcore import dto, validation
 from tradingcore.enums import Exchange, PositionSide, PositionStatus
 from tradingcore.exchange import instruments
+from tradingcore.models import OutboxEntry
+from tradingcore.redis import outbox, reader
 from tradingcore.selectors import owned_row
 
 
 def position_row(position_id: Any, *, user_id: str | None = None) -> Position:
-    """The row, or ``NotFound`` (also for another user's position: never reveal it exists)."""
+    """The row, or ``ObjectNotFound`` (also for another user's position: never reveal it exists)."""
     return owned_row(Position, position_id, user_id=user_id)
+
+
+def open_position_row(
+    user_id: str, exchange: Exchange | str, symbol: str, side: PositionSide | str, grid_level: int | None
+) -> Position | None:
+    """The open position of one key (native symbol), or None."""
+    return Position.objects.filter(
+        user_id=user_id, exchange=exchange, symbol=symbol, side=side, grid_level=grid_level, status=PositionStatus.OPEN
+    ).first()
 
 
 def position_queryset(
@@ -45,7 +64,57 @@ def position_queryset(
 
 
 def get_positions(**filters: Any) -> list[dto.Position]:
+    """Positions matching ``filters`` (see ``position_queryset``), newest first."""
+    question = _projection_question(filters)
+    if question is not None:
+        try:
+            found = None if outbox.has_pending(question["user_id"]) else reader.open_positions(**question)
+        except RedisError:
+            found = None
+        if found is not None:
+            return _narrow(found, filters)
     return [dto.Position.from_row(row) for row in position_queryset(**filters)]
+
+
+async def aget_positions(**filters: Any) -> list[dto.Position]:
+    """Async ``get_positions``: Redis through redis.asyncio, PostgreSQL through Django's async ORM
+    (one persistent connection, no reconnect per call)."""
+    question = _projection_question(filters)
+    if question is not None:
+        try:
+            behind = await OutboxEntry.objects.filter(user_id=question["user_id"]).aexists()
+            found = None if behind else await reader.aopen_positions(**question)
+        except RedisError:
+            found = None
+        if found is not None:
+            return _narrow(found, filters)
+    rows = await sync_to_async(list)(position_queryset(**filters))
+    return [dto.Position.from_row(row) for row in rows]
+
+
+def _projection_question(filters: dict[str, Any]) -> dict[str, Any] | None:
+    """What to ask the projection (user, exchange, native symbol), or None when it cannot answer:
+    it holds open positions of one user on one exchange only."""
+    status = filters.get("status", PositionStatus.OPEN)
+    if filters.get("user_id") is None or filters.get("exchange") is None or status is None:
+        return None
+    if PositionStatus.parse(status, field="status") != PositionStatus.OPEN:
+        return None
+    exchange = validation.exchange(filters["exchange"])
+    symbol = filters.get("symbol")
+    native = instruments.native_symbol(exchange, symbol) if symbol else None
+    return {"user_id": filters["user_id"], "exchange": exchange.value, "symbol": native}
+
+
+def _narrow(positions: list[dto.Position], filters: dict[str, Any]) -> list[dto.Position]:
+    side = filters.get("side")
+    wanted_side = PositionSide.parse(side, field="side") if side is not None else None
+    level = filters.get("grid_level")
+    return [
+        position
+        for position in positions
+        if (wanted_side is None or position.side == wanted_side) and (level is None or position.grid_level == level)
+    ]
 
 
 def get_position(position_id: Any, *, user_id: str | None = None) -> dto.Position:

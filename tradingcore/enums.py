@@ -140,6 +140,27 @@ TERMINAL_ORDER_STATUSES = frozenset(
 LIVE_ORDER_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
 
 
+class OrderRole(DomainChoices):
+    """What an order does to its position: a fact stored with the order, never guessed later."""
+
+    # Opens a new position (market or limit entry).
+    ENTRY = "entry", "Entry"
+    # Adds to an open position (DCA); the entry becomes the weighted mean.
+    ADD = "add", "Add to position"
+    # Closes all or part of a position at market (reserves its quantity).
+    CLOSE = "close", "Close"
+    # Reduce-only trigger order that protects a position against loss.
+    STOP_LOSS = "stop_loss", "Stop-loss"
+    # Reduce-only trigger order that takes a position's profit.
+    TAKE_PROFIT = "take_profit", "Take-profit"
+    # An order a caller placed through the order API, not on behalf of a position.
+    PLAIN = "plain", "Plain order"
+
+    @property
+    def is_protective(self) -> bool:
+        return self in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+
+
 class TimeInForce(DomainChoices):
     GTC = "GTC", "Good till cancelled"
     IOC = "IOC", "Immediate or cancel"

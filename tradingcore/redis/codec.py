@@ -23,7 +23,7 @@ from typing import Any
 from tradingcore import pnl as pnl_math
 from tradingcore.decimals import ZERO, plain, quantize
 from tradingcore.dto import Order, PnLInfo, Position
-from tradingcore.enums import PositionSide, PositionStatus
+from tradingcore.enums import Exchange, MarginMode, PositionSide, PositionStatus
 
 TRUE = "True"
 FALSE = "False"
@@ -219,21 +219,42 @@ def encode_position(position: Position) -> dict[str, str]:
     return {name: encode_value(values[name]) for name in POSITION_FIELDS}
 
 
+def _percentages(values: Mapping[str, Any], unrealized: Decimal) -> dict[str, Decimal]:
+    """The PnL percentages of an open position at its stored mark (zero without a mark)."""
+    if values["status"] != PositionStatus.OPEN or values["current_price"] is None:
+        return {}
+    try:
+        return {
+            "pnl_percentage": pnl_math.pnl_percentage(values["side"], values["entry_price"], values["current_price"]),
+            "roe_percentage": pnl_math.roe_percentage(
+                unrealized, values["entry_price"], values["size"], values["leverage"]
+            ),
+        }
+    except InvalidOperation:  # a percentage beyond 28 digits (dust size or entry): left at zero
+        return {}
+
+
 def decode_position(fields: Mapping[str, str]) -> Position:
-    """A unified position hash back to the DTO; PnL percentages are recomputed from the mark."""
+    """A unified position hash back to the DTO (validated); PnL percentages are recomputed from the mark."""
     values = _decode_fields(fields, POSITION_FIELDS, _POSITION_KINDS)
-    info = PnLInfo(**{name: values.pop(name) for name in _PNL_FIELDS})
-    if values["status"] == PositionStatus.OPEN and values["current_price"] is not None:
-        try:
-            info.pnl_percentage = pnl_math.pnl_percentage(
-                values["side"], values["entry_price"], values["current_price"]
-            )
-            info.roe_percentage = pnl_math.roe_percentage(
-                info.unrealized_pnl, values["entry_price"], values["size"], values["leverage"]
-            )
-        except InvalidOperation:  # a percentage beyond 28 digits (dust size or entry): left at zero
-            pass
+    totals = {name: values.pop(name) for name in _PNL_FIELDS}
+    info = PnLInfo(**totals, **_percentages(values, totals["unrealized_pnl"]))
     return Position.model_validate(values | {"pnl_info": info})
+
+
+def decode_position_fast(fields: Mapping[str, str]) -> Position:
+    """``decode_position`` without pydantic validation, for hashes this codec wrote (the read path)."""
+    values = _decode_fields(fields, POSITION_FIELDS, _POSITION_KINDS)
+    totals = {name: values.pop(name) for name in _PNL_FIELDS}
+    info = PnLInfo.model_construct(**totals, **_percentages(values, totals["unrealized_pnl"]))
+    values.update(
+        id=uuid.UUID(values["id"]),
+        exchange=Exchange(values["exchange"]),
+        side=PositionSide(values["side"]),
+        status=PositionStatus(values["status"]),
+        margin_mode=MarginMode(values["margin_mode"]),
+    )
+    return Position.model_construct(**values, pnl_info=info)
 
 
 def encode_order(order: Order) -> dict[str, str]:
@@ -309,51 +330,36 @@ def encode_hyperrsi_position(position: Position) -> dict[str, str]:
     }
 
 
-HYPERRSI_ORDER_VALUES = (
-    "id",
-    "exchange_order_id",
-    "symbol",
-    "side",
-    "order_type",
-    "quantity",
-    "filled_qty",
-    "avg_fill_price",
-    "status",
-    "reduce_only",
-    "created_at",
-    "updated_at",
-)
-
-
 def hyperrsi_pos_side(side: str, reduce_only: bool, position_side: PositionSide | str | None) -> str:
     """OKX ``posSide`` of an order: its position's side, else implied by its side and reduce-only flag."""
-    if position_side is not None:
+    if position_side:
         return encode_value(PositionSide.parse(position_side))
     buys = encode_value(side) == "buy"
     return "long" if buys != reduce_only else "short"
 
 
-def encode_hyperrsi_order(
-    order: Mapping[str, Any], *, contract_size: Decimal | None, position_side: PositionSide | str | None
-) -> str:
+def encode_hyperrsi_order(order: Order) -> str:
     """One JSON item of ``user:{id}:open_orders`` / ``closed_orders`` (SPEC 6.2).
 
-    ``order`` maps the names in ``HYPERRSI_ORDER_VALUES`` to the order's values (a ``.values()``
-    row). Sizes are contract counts; decimals are strings (never floats); times are epoch seconds;
-    ``order_id`` is the exchange's id once known (what HYPERRSI cancels by), else ours.
+    Sizes are contract counts of ``order.contract_size`` (None: one base unit per contract);
+    decimals are strings (never floats); times are epoch seconds; ``order_id`` is the exchange's id
+    once known (what HYPERRSI cancels by), else ours. ``clientOrderId`` (ours, never changes) finds
+    the item again and ``managed_by`` tells our items from the bots' own.
     """
     item = {
-        "order_id": order["exchange_order_id"] or str(order["id"]),
-        "symbol": order["symbol"],
-        "side": encode_value(order["side"]),
-        "size": plain(contracts(order["quantity"], contract_size)),
-        "filled_size": plain(contracts(order["filled_qty"], contract_size)),
-        "status": encode_value(order["status"]),
-        "avg_fill_price": None if order["avg_fill_price"] is None else plain(order["avg_fill_price"]),
-        "create_time": int(order["created_at"].timestamp()),
-        "update_time": int(order["updated_at"].timestamp()),
-        "order_type": encode_value(order["order_type"]),
-        "posSide": hyperrsi_pos_side(order["side"], order["reduce_only"], position_side),
+        "order_id": order.exchange_order_id or str(order.id),
+        "symbol": order.symbol,
+        "side": encode_value(order.side),
+        "size": plain(contracts(order.quantity, order.contract_size)),
+        "filled_size": plain(contracts(order.filled_qty, order.contract_size)),
+        "status": encode_value(order.status),
+        "avg_fill_price": None if order.avg_fill_price is None else plain(order.avg_fill_price),
+        "create_time": int(order.created_at.timestamp()),
+        "update_time": int(order.updated_at.timestamp()),
+        "order_type": encode_value(order.order_type),
+        "posSide": hyperrsi_pos_side(order.side, order.reduce_only, order.position_side),
+        "clientOrderId": order.client_order_id,
+        "managed_by": "tradingcore",
     }
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
 

@@ -11,7 +11,7 @@ from orders.models import Order, OrderEvent
 from orders.services import OrderManager
 from tests.managers import OTHER_USER, USER, btc, mark
 from tradingcore.enums import OrderStatus
-from tradingcore.exceptions import Conflict, InvalidInput, InvalidOrder, InvalidTransition, NotFound
+from tradingcore.exceptions import Conflict, InvalidInput, InvalidOrder, InvalidTransition, ObjectNotFound
 from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,9 +95,9 @@ def test_another_users_order_is_not_found(manager) -> None:  # type: ignore[no-u
     mark("45000")
     order = manager.create_order(**btc(side="sell", order_type="limit", quantity="0.1", price="46000"))
 
-    with pytest.raises(NotFound):
+    with pytest.raises(ObjectNotFound):
         manager.cancel_order(order.id, user_id=OTHER_USER)
-    with pytest.raises(NotFound):
+    with pytest.raises(ObjectNotFound):
         manager.get_order(order.id, user_id=OTHER_USER)
     assert Order.objects.get(pk=order.id).status == OrderStatus.OPEN
 
