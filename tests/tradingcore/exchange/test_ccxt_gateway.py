@@ -54,7 +54,7 @@ from tradingcore.exceptions import (
     RateLimited,
 )
 from tradingcore.exchange.base import OrderRequest
-from tradingcore.exchange.ccxt_gateway import (
+from tradingcore.exchange.ccxt import (
     CCXT_EXCHANGE_IDS,
     CcxtGateway,
     build_ccxt_client,
