@@ -33,9 +33,9 @@ class CcxtGateway(ExchangeGateway):
     """One ``ExchangeAccount`` on a real exchange, through a ccxt client (SPEC section 5).
 
     Contract: the ``ExchangeGateway`` one. Quantities in and out are base currency; the exchange
-    sees contracts, rounded down to the market's amount step with ccxt's ``amount_to_precision``.
-    Symbols may be given as the native id (``BTC-USDT-SWAP``) or ccxt's unified symbol
-    (``BTC/USDT:USDT``); results carry the native id.
+    sees contracts, rounded down to the market's amount step with ccxt's ``amount_to_precision``,
+    or the request's own ``contracts`` sent as given. Symbols may be given as the native id
+    (``BTC-USDT-SWAP``) or ccxt's unified symbol (``BTC/USDT:USDT``); results carry the native id.
     Numbers come back as ``Decimal`` built with ``Decimal(str(x))`` from what ccxt parsed.
 
     Side effects: network requests to the exchange (rate limited by ccxt), nothing else; safe to
@@ -118,9 +118,10 @@ class CcxtGateway(ExchangeGateway):
         """Place ``request`` once, carrying ``request.client_order_id`` (OKX ``clOrdId``), and
         return the order's state right after acceptance (quantities in base currency).
 
-        The base quantity becomes contracts (``MarketInfo.to_contracts`` then ccxt's
-        ``amount_to_precision``); a quantity that rounds to zero or below the market minimum is
-        refused with ``InvalidOrder`` before any request.
+        The size sent is ``request.contracts_on(market)``: the request's ``contracts`` as given, or
+        its base ``quantity`` converted once (``MarketInfo.to_contracts`` then ccxt's
+        ``amount_to_precision``); a size that is zero or below the market minimum (or given
+        contracts off the amount step) is refused with ``InvalidOrder`` before any request.
         ``stop_market``, ``stop_limit`` and ``trigger`` go out as ccxt ``triggerPrice`` orders,
         ``stop_loss`` / ``take_profit`` as ``stopLossPrice`` / ``takeProfitPrice`` orders (OKX algo
         orders: ``trigger`` and ``conditional``); a ``price`` makes them limit orders when triggered.

@@ -34,7 +34,7 @@ _TRIGGER_PRICE_PARAM = {
 @dataclass(frozen=True)
 class Placement:
     """One order on its way out: the request, its market and type, and the contracts sent
-    (``sendable_contracts``)."""
+    (``sendable_contracts``: converted from base currency at most once)."""
 
     request: OrderRequest
     market: MarketInfo
@@ -47,15 +47,26 @@ class Placement:
 
 
 def sendable_contracts(client: AccountClient, market: MarketInfo, request: OrderRequest) -> Decimal:
-    """The order size in contracts exactly as it will be sent: the base ``quantity`` converted
-    (rounded down to the amount step), then formatted by ccxt's ``amount_to_precision``.
+    """The order size in contracts exactly as it will be sent.
 
-    No request is sent. Raises ``InvalidOrder`` when the size is zero or below the market minimum.
+    That is ``request.contracts_on(market)``: the request's ``contracts`` when the caller gave them,
+    else its base ``quantity`` converted once (rounded down to the amount step), then formatted by
+    ccxt's ``amount_to_precision``. No request is sent. Raises ``InvalidOrder`` when the size is
+    zero or below the market minimum, and when given ``contracts`` are not a multiple of the
+    amount step (they are sent as given or not at all).
     """
-    contracts = market.to_contracts(Decimal(str(request.quantity)))
+    contracts = request.contracts_on(market)
+    _check_minimum(market, contracts)
     formatted = client.call("format amount", client.api.amount_to_precision, market.unified_symbol, plain(contracts))
     sent = Decimal(str(formatted))
     _check_minimum(market, sent)
+    if request.contracts is not None and sent != contracts:
+        step = plain(market.amount_step)
+        raise InvalidOrder(
+            f"{plain(contracts)} contracts is not a multiple of the amount step {step} on "
+            f"{market.exchange.value} {market.symbol}",
+            details={"contracts": [f"must be a multiple of {step}"]},
+        )
     return sent
 
 
