@@ -148,7 +148,9 @@ def _derived_fill(order: Order, remote: ExchangeOrder, listed: list[ExchangeFill
     )
 
 
-def _record_fill(order: Order, fill: ExchangeFill, changes: list[Any], new_rows: list[Any], actor: str) -> OrderFill | None:
+def _record_fill(
+    order: Order, fill: ExchangeFill, changes: list[Any], new_rows: list[Any], actor: str
+) -> OrderFill | None:
     """Build one fill row (inserted with the change), advance the order's totals and apply it to
     the position. A fill beyond the order's quantity is trimmed, or ignored when nothing is left."""
     qty = min(fill.quantity, order.quantity - order.filled_qty)
@@ -195,7 +197,9 @@ def mark_rejected(order_id: Any, error: Exception, actor: str) -> None:
             return
         order.status = OrderStatus.REJECTED
         order.last_error = f"{getattr(error, 'code', 'error')}: {error}"[:1000]
-        _save_simple_change(order, events.order_status_changed(order, previous, actor, error=order.last_error), "order.failed")
+        _save_simple_change(
+            order, events.order_status_changed(order, previous, actor, error=order.last_error), "order.failed"
+        )
 
 
 def mark_outcome_unknown(order_id: Any, error: Exception, actor: str) -> None:

@@ -78,7 +78,9 @@ class Order(models.Model):
     )
     # The id the position will get when this entry opens one (so the caller can be told it now).
     opens_position_id = models.UUIDField(null=True, blank=True, editable=False)
-    role = models.CharField(max_length=16, choices=OrderRole.choices, default=OrderRole.PLAIN, db_default=OrderRole.PLAIN)
+    role = models.CharField(
+        max_length=16, choices=OrderRole.choices, default=OrderRole.PLAIN, db_default=OrderRole.PLAIN
+    )
     position_side = models.CharField(max_length=16, choices=PositionSide.choices, blank=True, default="", db_default="")
     margin_mode = models.CharField(
         max_length=16, choices=MarginMode.choices, default=MarginMode.CROSS, db_default=MarginMode.CROSS
@@ -120,7 +122,9 @@ class Order(models.Model):
             ),
             # Live orders of a position by role: reserved close quantity, protective orders.
             models.Index(
-                fields=["position", "role"], name="orders_live_position_role_idx", condition=Q(status__in=LIVE_STATUS_VALUES)
+                fields=["position", "role"],
+                name="orders_live_position_role_idx",
+                condition=Q(status__in=LIVE_STATUS_VALUES),
             ),
         ]
         constraints = [

@@ -36,7 +36,9 @@ def monitor_order_fills(
     logged and polled again on the next round.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    seen: dict[Any, tuple[str, Decimal]] = {row.pk: (row.status, row.filled_qty) for row in _watched(order_id, user_id, exchange, symbol)}
+    seen: dict[Any, tuple[str, Decimal]] = {
+        row.pk: (row.status, row.filled_qty) for row in _watched(order_id, user_id, exchange, symbol)
+    }
     while _any_live(seen):
         for row in _poll(seen, user_id, actor):
             if seen.get(row.pk) != (row.status, row.filled_qty):
@@ -55,7 +57,9 @@ def _any_live(seen: dict[Any, tuple[str, Decimal]]) -> bool:
 def _watched(order_id: Any, user_id: str, exchange: Any, symbol: str | None) -> list[Order]:
     if order_id is not None:
         return [selectors.order_row(order_id, user_id=user_id)]
-    return list(selectors.order_queryset(user_id=user_id, exchange=exchange, symbol=symbol, status=list(LIVE_ORDER_STATUSES)))
+    return list(
+        selectors.order_queryset(user_id=user_id, exchange=exchange, symbol=symbol, status=list(LIVE_ORDER_STATUSES))
+    )
 
 
 def _poll(seen: dict[Any, tuple[str, Decimal]], user_id: str, actor: str) -> list[Order]:

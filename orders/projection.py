@@ -83,6 +83,4 @@ def liveness(order_ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
     return {row["id"]: row for row in Order.objects.filter(pk__in=list(order_ids)).values(*fields)}
 
 
-SOURCE = sources.Source(
-    kind=sources.ORDER, load_change=load_change, facts=facts, user_ids=user_ids, liveness=liveness
-)
+SOURCE = sources.Source(kind=sources.ORDER, load_change=load_change, facts=facts, user_ids=user_ids, liveness=liveness)

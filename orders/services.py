@@ -40,7 +40,9 @@ class OrderManager:
     def cancel_order(self, order_id: Any = None, **kwargs: Any) -> dto.Order:
         """Cancel a live order (``cancellation.cancel_order``)."""
         kwargs.setdefault("actor", self.actor)
-        return dto.Order.from_row(cancellation.cancel_order(order_id=pick(kwargs, "order_id", default=order_id), **kwargs))
+        return dto.Order.from_row(
+            cancellation.cancel_order(order_id=pick(kwargs, "order_id", default=order_id), **kwargs)
+        )
 
     def get_order(self, order_id: Any, *, user_id: str | None = None, **_scope: Any) -> dto.Order:
         return selectors.get_order(order_id, user_id=user_id)

@@ -45,10 +45,12 @@ def apply_fill(order: Order, fill: OrderFill, changes: list[Any], new_rows: list
     side = PositionSide(order.position_side) if order.position_side else position_side_for(
         OrderSide(order.side), order.reduce_only
     )  # fmt: skip
+    applied: tuple[Position | None, str]
     if OrderSide(order.side) == side.entry_order_side:
-        position, event = _apply_entry(order, fill, side, new_rows, actor)
+        applied = _apply_entry(order, fill, side, new_rows, actor)
     else:
-        position, event = _apply_exit(order, fill, side, new_rows, actor)
+        applied = _apply_exit(order, fill, side, new_rows, actor)
+    position, event = applied
     if position is not None:
         order.position = position
         changes.append(projection.change(position, event))
@@ -61,7 +63,10 @@ def _apply_entry(
     position = _locked_open_position(order, side)
     if position is None:
         position = _new_position(order, fill, side)
-        new_rows += [position, events.position_opened(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price)]
+        new_rows += [
+            position,
+            events.position_opened(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price),
+        ]
         return position, "position.opened"
     effect = pnl.apply_fill(_state(position), side=order.side, qty=fill.quantity, price=fill.price, fee=fill.fee)
     _store(position, effect.state)
@@ -120,7 +125,9 @@ def _apply_exit(
         _close(position, effect.state, order, fill)
     _save(position)
     new_rows.append(
-        events.position_reduced(position, actor, order_id=order.pk, qty=qty, price=fill.price, realized=effect.realized_delta)
+        events.position_reduced(
+            position, actor, order_id=order.pk, qty=qty, price=fill.price, realized=effect.realized_delta
+        )
     )
     return position, "position.updated" if position.status == PositionStatus.OPEN else "position.closed"
 
@@ -175,8 +182,8 @@ def _locked_open_position(order: Order, side: PositionSide) -> Position | None:
     the order's linked position; else the open one of the order's key.
     """
     if Order.position.is_cached(order) and order.position is not None:  # type: ignore[attr-defined]
-        cached: Position = order.position
-        return cached if cached.status == PositionStatus.OPEN else None
+        cached = order.position
+        return cached if cached is not None and cached.status == PositionStatus.OPEN else None
     if order.position_id is not None:
         linked = Position.objects.select_for_update().filter(pk=order.position_id, status=PositionStatus.OPEN).first()
         if linked is not None:
@@ -193,4 +200,3 @@ def _locked_open_position(order: Order, side: PositionSide) -> Position | None:
         )
         .first()
     )
-

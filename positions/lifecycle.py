@@ -25,7 +25,15 @@ from positions.models import Position
 from tradingcore import dto, validation
 from tradingcore.db import insert_rows
 from tradingcore.decimals import ZERO
-from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, MarginMode, OrderRole, OrderType, PositionSide, PositionStatus
+from tradingcore.enums import (
+    LIVE_ORDER_STATUSES,
+    Exchange,
+    MarginMode,
+    OrderRole,
+    OrderType,
+    PositionSide,
+    PositionStatus,
+)
 from tradingcore.exceptions import InsufficientPosition, InvalidInput, ObjectNotFound
 from tradingcore.exchange import ExchangeGateway, MarketInfo, get_gateway
 from tradingcore.redis import outbox
@@ -89,7 +97,9 @@ def open_position(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> dto.Position:
     spec = entry_spec(**raw)
     gateway = get_gateway(spec.user_id, spec.exchange)
     market = gateway.market(spec.symbol)
-    current = selectors.open_position_row(spec.user_id, spec.exchange, market.symbol, spec.effective_position_side, spec.grid_level)
+    current = selectors.open_position_row(
+        spec.user_id, spec.exchange, market.symbol, spec.effective_position_side, spec.grid_level
+    )
     spec = _bind_to_position(spec, market, current)
     _set_leverage(gateway, spec, current)
     order = placement.place(spec, market=market, gateway=gateway, actor=actor)
@@ -193,9 +203,7 @@ def _lock_open(position_id: Any, key: dict[str, Any]) -> Position:
         return position
     position = rows.filter(**key, status=PositionStatus.OPEN).first()
     if position is None:
-        raise ObjectNotFound(
-            f"no open {key['side']} position of {key['user_id']} on {key['exchange']} {key['symbol']}"
-        )
+        raise ObjectNotFound(f"no open {key['side']} position of {key['user_id']} on {key['exchange']} {key['symbol']}")
     return position
 
 

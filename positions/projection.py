@@ -31,10 +31,10 @@ def change(position: Position, event: str | None = None) -> plan.PositionChange:
         return _grid_change(position, value, event)
     successor = None
     if position.status != PositionStatus.OPEN:
-        successor = _oldest_open(
-            Position.objects.filter(user_id=position.user_id, symbol=position.symbol, side=position.side, grid_level=None)
-            .exclude(pk=position.pk)
-        )  # fmt: skip
+        same_slot = Position.objects.filter(
+            user_id=position.user_id, symbol=position.symbol, side=position.side, grid_level=None
+        )
+        successor = _oldest_open(same_slot.exclude(pk=position.pk))
     return plan.PositionChange(position=value, version=position.version, event=event, hyperrsi_successor=successor)
 
 
@@ -115,6 +115,8 @@ def _grid_levels(user_id: str, open_rows: list[Position]) -> list[plan.GridLevel
     )
     result = []
     for level in levels:
+        if level["grid_level"] is None:  # excluded by the filter; narrows the type
+            continue
         occupants = [
             dto.Position.from_row(row)
             for row in open_rows

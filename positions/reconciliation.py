@@ -98,7 +98,12 @@ def _refresh_live_orders(user_id: str, exchange: Exchange, actor: str) -> list[D
 
 
 def _unknown_orders(
-    user_id: str, exchange: Exchange, gateway: ExchangeGateway, remote_orders: list[ExchangeOrder], apply: bool, actor: str
+    user_id: str,
+    exchange: Exchange,
+    gateway: ExchangeGateway,
+    remote_orders: list[ExchangeOrder],
+    apply: bool,
+    actor: str,
 ) -> list[Difference]:
     differences = []
     for remote in remote_orders:
@@ -116,7 +121,9 @@ def _unknown_orders(
     return differences
 
 
-def _adopt_order(user_id: str, exchange: Exchange, gateway: ExchangeGateway, remote: ExchangeOrder, actor: str) -> Order:
+def _adopt_order(
+    user_id: str, exchange: Exchange, gateway: ExchangeGateway, remote: ExchangeOrder, actor: str
+) -> Order:
     """Save an exchange order we never placed through the normal pending path, then apply its state."""
     spec = OrderSpec(
         user_id=user_id,
@@ -133,7 +140,9 @@ def _adopt_order(user_id: str, exchange: Exchange, gateway: ExchangeGateway, rem
     )
     with transaction.atomic():
         order = placement.save_pending_order(spec, market=gateway.market(remote.symbol), actor=actor)
-        insert_rows([order_events.order_reconciled(order, actor, action="adopted", exchange_order_id=remote.exchange_order_id)])
+        insert_rows(
+            [order_events.order_reconciled(order, actor, action="adopted", exchange_order_id=remote.exchange_order_id)]
+        )
     return execution.apply_exchange_state(order.pk, remote, actor=actor)
 
 
@@ -229,7 +238,9 @@ def _adopt_position(user_id: str, exchange: Exchange, remote: ExchangePosition, 
             contract_size=(remote.size / remote.contracts) if remote.contracts else None,
             metadata={"adopted": True},
         )
-        event = events.position_reconciled(position, actor, action="adopted", size=remote.size, entry_price=remote.entry_price)
+        event = events.position_reconciled(
+            position, actor, action="adopted", size=remote.size, entry_price=remote.entry_price
+        )
         changes = [projection.change(position, "position.opened")]
         entries = outbox.entries(changes)
         insert_rows([position, event, *entries])

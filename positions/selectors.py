@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 from redis.exceptions import RedisError
 
@@ -88,8 +87,7 @@ async def aget_positions(**filters: Any) -> list[dto.Position]:
             found = None
         if found is not None:
             return _narrow(found, filters)
-    rows = await sync_to_async(list)(position_queryset(**filters))
-    return [dto.Position.from_row(row) for row in rows]
+    return [dto.Position.from_row(row) async for row in position_queryset(**filters)]
 
 
 def _projection_question(filters: dict[str, Any]) -> dict[str, Any] | None:

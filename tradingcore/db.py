@@ -25,7 +25,9 @@ def insert_rows(rows: Sequence[models.Model], *, using: str = "default") -> None
 
     Raises the database's ``IntegrityError`` like ``save()`` would; nothing is inserted then.
     """
-    groups = [(model, list(objs)) for model, objs in itertools.groupby(rows, key=type)]
+    groups: list[tuple[type[models.Model], list[models.Model]]] = [
+        (model, list(objs)) for model, objs in itertools.groupby(rows, key=type)
+    ]
     if not groups:
         return
     connection = connections[using]
@@ -37,11 +39,13 @@ def insert_rows(rows: Sequence[models.Model], *, using: str = "default") -> None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchall()
-    _assign_returned_keys(groups, returned)
+    _assign_returned_keys(groups, returned, using)
 
 
 def _combined_insert(groups: list[tuple[type[models.Model], list[models.Model]]], using: str) -> tuple[str, list[Any]]:
-    parts, selects, params = [], [], []
+    parts: list[str] = []
+    selects: list[str] = []
+    params: list[Any] = []
     for index, (model, objs) in enumerate(groups):
         sql, group_params = _insert_sql(model, objs, using)
         parts.append(f"q{index} AS ({sql})")
@@ -53,21 +57,20 @@ def _combined_insert(groups: list[tuple[type[models.Model], list[models.Model]]]
 def _insert_sql(model: type[models.Model], objs: list[models.Model], using: str) -> tuple[str, tuple[Any, ...]]:
     opts = model._meta
     for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="insert_rows")
+        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
         if obj.pk is None and not opts.pk.db_returning:
             obj.pk = opts.pk.get_pk_value_on_save(obj)
     auto_pk = opts.pk.db_returning and all(obj.pk is None for obj in objs)
     fields = [f for f in opts.concrete_fields if not f.generated and not (auto_pk and f.primary_key)]
     query = InsertQuery(model)
     query.insert_values(fields, objs, raw=False)
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = [opts.pk]
-    [(sql, params)] = compiler.as_sql()
-    returning = f" RETURNING {connections[using].ops.quote_name(opts.pk.column)}"
-    return sql.replace(returning, f"{returning} AS pk"), params
+    [(sql, params)] = query.get_compiler(using=using).as_sql()  # one multi-row INSERT (no RETURNING asked)
+    return f"{sql} RETURNING {connections[using].ops.quote_name(str(opts.pk.column))} AS pk", params
 
 
-def _assign_returned_keys(groups: list[tuple[type[models.Model], list[models.Model]]], returned: list[Any]) -> None:
+def _assign_returned_keys(
+    groups: list[tuple[type[models.Model], list[models.Model]]], returned: list[Any], using: str
+) -> None:
     by_group: dict[int, list[str]] = {}
     for group, pk in returned:
         by_group.setdefault(group, []).append(pk)
@@ -77,4 +80,4 @@ def _assign_returned_keys(groups: list[tuple[type[models.Model], list[models.Mod
             if obj.pk is None:
                 obj.pk = pk_field.to_python(pk)
             obj._state.adding = False
-            obj._state.db = "default"
+            obj._state.db = using

@@ -246,7 +246,7 @@ def decode_position_fast(fields: Mapping[str, str]) -> Position:
     """``decode_position`` without pydantic validation, for hashes this codec wrote (the read path)."""
     values = _decode_fields(fields, POSITION_FIELDS, _POSITION_KINDS)
     totals = {name: values.pop(name) for name in _PNL_FIELDS}
-    info = PnLInfo.model_construct(**totals, **_percentages(values, totals["unrealized_pnl"]))
+    info = PnLInfo.model_construct(None, **totals, **_percentages(values, totals["unrealized_pnl"]))
     values.update(
         id=uuid.UUID(values["id"]),
         exchange=Exchange(values["exchange"]),

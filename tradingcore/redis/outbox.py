@@ -37,6 +37,7 @@ from django.db.models import F
 from redis.exceptions import RedisError
 
 from tradingcore import locks
+from tradingcore.db import insert_rows
 from tradingcore.models import OutboxEntry
 from tradingcore.redis import projector, sources
 from tradingcore.redis.plan import Change, OrderChange, PositionChange
@@ -228,3 +229,12 @@ def _publish_claimed(claimed: list[OutboxEntry]) -> tuple[int, bool]:
         for entry in pending:
             locks.release_outbox(entry.pk)
     return done, False
+
+
+def record(changes: Sequence[Change]) -> list[OutboxEntry]:
+    """Insert the outbox rows of ``changes`` and project them after commit: for a service whose
+    change adds no other rows (call it inside the service's transaction)."""
+    rows = entries(changes)
+    insert_rows(rows)
+    publish_after_commit(changes, rows)
+    return rows

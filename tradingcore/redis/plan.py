@@ -27,7 +27,7 @@ Ownership rules (SPEC 6.1, 6.2):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -323,7 +323,10 @@ def order_block(change: OrderChange, *, layouts: Layouts, now: datetime, outbox_
 
 def _unified_order_ops(order: dto.Order, fields: dict[str, str], now: datetime) -> list[list[Any]]:
     oid, key = str(order.id), keys.order(order.id)
-    user_set, market_set = keys.order_user_index(order.user_id, order.exchange), keys.open_orders(order.exchange, order.symbol)
+    user_set, market_set = (
+        keys.order_user_index(order.user_id, order.exchange),
+        keys.open_orders(order.exchange, order.symbol),
+    )
     expire_at = order_expiry(order)
     if expire_at is None:
         return [["hreplace", key, _flat(fields)], ["persist", key], ["sadd", user_set, oid], ["sadd", market_set, oid]]
@@ -405,7 +408,7 @@ class PositionFacts:
     """What the positions app holds for one user that Redis projects."""
 
     open_positions: Sequence[dto.Position] = ()
-    history: dict[str, Sequence[dto.Position]] = field(default_factory=dict)  # exchange -> newest first, capped
+    history: Mapping[str, Sequence[dto.Position]] = field(default_factory=dict)  # exchange -> newest first, capped
     exchanges: frozenset[str] = frozenset()  # every exchange the user has positions on
     hyperrsi_slots: frozenset[tuple[str, str]] = frozenset()  # every (symbol, side) of a non-grid position
     grid_levels: Sequence[GridLevel] = ()

@@ -29,9 +29,9 @@ from redis import Redis
 
 from tradingcore.redis import keys, sources
 from tradingcore.redis.plan import (
+    VERSION_TTL_SECONDS,
     Block,
     Change,
-    VERSION_TTL_SECONDS,
     Layouts,
     Membership,
     PositionChange,
