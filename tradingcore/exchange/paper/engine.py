@@ -78,10 +78,16 @@ class Budget:
 def lock_book(exchange: Exchange, symbol: str) -> PaperMark:
     """Lock the mark row of one market (creating it without a price if needed).
 
-    Holding it serialises placement and matching on that market across processes.
+    Holding it serialises placement and matching on that market across processes. One statement
+    when the row exists (the common case); a missing row is inserted (a concurrent insert of the
+    same market is ignored, not an error) and then locked.
     """
-    PaperMark.objects.get_or_create(exchange=exchange.value, symbol=symbol)
-    return PaperMark.objects.select_for_update().get(exchange=exchange.value, symbol=symbol)
+    books = PaperMark.objects.select_for_update().filter(exchange=exchange.value, symbol=symbol)
+    book = books.first()
+    if book is None:
+        PaperMark.objects.bulk_create([PaperMark(exchange=exchange.value, symbol=symbol)], ignore_conflicts=True)
+        book = books.get()
+    return book
 
 
 # ---------------------------------------------------------------------------------------------
