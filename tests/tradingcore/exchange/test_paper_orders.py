@@ -247,3 +247,17 @@ def test_dry_run_exchange_keeps_its_own_book_and_contract_sizes() -> None:
         PaperGateway(exchange="paper", user_id=USER).place_order(
             order("buy", "market", "1000", symbol="DOGE-USDT-SWAP")
         )
+
+
+def test_retry_of_a_reduce_only_close_returns_the_first_order_once_the_position_is_gone(
+    gateway: PaperGateway,
+) -> None:
+    set_mark("paper", BTC, D("50000"))
+    gateway.place_order(order("buy", quantity="0.02"))
+    close = order("sell", quantity="0.02", reduce_only=True, client_order_id="closeretry01")
+    first = gateway.place_order(close)
+
+    again = gateway.place_order(close)  # the position is flat now: a new close would be refused
+
+    assert (again.exchange_order_id, again.status, again.fills) == (first.exchange_order_id, first.status, first.fills)
+    assert PaperFill.objects.count() == 2

@@ -271,6 +271,27 @@ def accept(order: PaperOrder, market: MarketInfo, mark: Decimal | None) -> list[
     return go_live(order, market, mark, Budget())
 
 
+def fills_in_full_at_once(order: PaperOrder, market: MarketInfo) -> bool:
+    """A market order whose quantity lies on the amount step: placed with unlimited liquidity, it
+    fills in full at once (a reducing one provided its position covers it, which placement checks)."""
+    remaining = order.remaining_qty
+    return OrderType(order.order_type) is OrderType.MARKET and _to_step(remaining, market) == remaining
+
+
+def fill_in_full(order: PaperOrder, market: MarketInfo, mark: Decimal, positions: Positions) -> PaperFill:
+    """What ``accept`` makes of an order for which ``fills_in_full_at_once`` holds, in memory only.
+
+    One taker fill of the whole quantity at the mark moved by the slippage; the order ends
+    ``filled`` and ``positions`` (locked by the caller) take the fill. The caller then saves the
+    order, the fill and the positions, in that order.
+    """
+    quantity = order.remaining_qty
+    price = taker_price(order, mark)
+    fill = new_fill(order, market, quantity, price, Liquidity.TAKER)
+    positions.apply(quantity, price)
+    return fill
+
+
 def match(market: MarketInfo, mark: Decimal, budget: Budget) -> list[PaperFill]:
     """Match the market's book after the mark moved to ``mark``.
 

@@ -56,7 +56,8 @@ class PaperGateway(ExchangeGateway):
         below the minimum, post-only that would cross, reduce-only that would increase, client id
         used by another order, trigger on the wrong side of the mark) and ``PaperMarkMissing``.
         """
-        return describe_order(placement.place(self.user_id, self.market(request.symbol), request))
+        placed = placement.place(self.user_id, self.market(request.symbol), request)
+        return describe_order(placed.order, placed.fills)
 
     def cancel_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
