@@ -43,13 +43,16 @@ def mark_missing(market: MarketInfo) -> PaperMarkMissing:
     )
 
 
-def _price(value: Any, field: str) -> Decimal | None:
-    if value is None:
-        return None
+def _positive(value: Any, field: str) -> Decimal:
+    """``value`` as a positive Decimal that fits numeric(20,8); ``InvalidOrder`` otherwise."""
     try:
         return storable(value, field=field, positive=True)
     except InvalidInput as error:
         raise InvalidOrder(error.message, details=error.details) from None
+
+
+def _price(value: Any, field: str) -> Decimal | None:
+    return None if value is None else _positive(value, field)
 
 
 def _natural_direction(order_type: OrderType, side: OrderSide) -> str | None:
@@ -62,6 +65,25 @@ def _natural_direction(order_type: OrderType, side: OrderSide) -> str | None:
     return _UP if rises else _DOWN
 
 
+def _contracts(market: MarketInfo, request: OrderRequest) -> Decimal:
+    """The order's size in contracts: ``request.contracts`` as given when the caller computed it
+    (``quantity`` is then not converted again), else ``quantity`` (base) converted once.
+
+    Raises ``InvalidOrder`` like a real exchange for a size below the minimum, off the amount step
+    or with more than 8 decimals.
+    """
+    if request.contracts is None:
+        return market.to_contracts(to_decimal(request.quantity, field="quantity"))
+    contracts = _positive(request.contracts, "contracts")
+    if contracts < market.min_amount or contracts % market.amount_step != 0:
+        raise InvalidOrder(
+            f"{contracts} contracts is not a valid size on {market.exchange} {market.symbol}: at least "
+            f"{market.min_amount}, in steps of {market.amount_step}",
+            details={"contracts": [f"at least {market.min_amount}, in steps of {market.amount_step}"]},
+        )
+    return contracts
+
+
 def build(user_id: str, market: MarketInfo, request: OrderRequest) -> PaperOrder:
     """An unsaved order for ``request``, sized in the instrument's contracts; ``InvalidOrder`` if
     its shape is wrong (quantity below the minimum, a missing price or trigger price, ...)."""
@@ -69,7 +91,7 @@ def build(user_id: str, market: MarketInfo, request: OrderRequest) -> PaperOrder
     side = OrderSide.parse(request.side, field="side")
     time_in_force = TimeInForce.parse(request.time_in_force, field="time_in_force")
     position_side = PositionSide.parse_optional(request.position_side, field="position_side")
-    contracts = market.to_contracts(to_decimal(request.quantity, field="quantity"))
+    contracts = _contracts(market, request)
     if len(request.client_order_id) > CLIENT_ORDER_ID_MAX_LENGTH:
         raise InvalidOrder(
             f"client order id is longer than {CLIENT_ORDER_ID_MAX_LENGTH} characters",
