@@ -240,7 +240,10 @@ class Order(_DTO):
         return cls.model_validate({name: getattr(row, name) for name in _ORDER_ROW_FIELDS})
 
     def row_fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _ORDER_ROW_FIELDS}
+        """Column values for the ORM row (a missing ``position_side`` is stored as "")."""
+        values = {name: getattr(self, name) for name in _ORDER_ROW_FIELDS}
+        values["position_side"] = self.position_side or ""
+        return values
 
 
 _ORDER_ROW_FIELDS = tuple(Order.model_fields)

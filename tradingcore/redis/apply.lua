@@ -11,8 +11,9 @@
 --   {"hmerge", key, {f, v, ...}, {f, ...}}                set these fields, delete those (others kept)
 --   {"hclaim", key, owner_field, owner, {f, v, ...}, {f, ...}}
 --                                                         hmerge if the hash has no owner or this one
---   {"hrelease", key, owner_field, owner, {f, v, ...}}    if owned by owner: delete the hash, or with
---                                                         fields given, reset it to them (owner removed)
+--   {"hrelease", key, owner_field, owner}                delete the hash if owner owns it
+--   {"hreset", key, owner_field, owner, {f, v, ...}}      if owner owns the hash or nobody does: set these
+--                                                         fields and drop the owner mark (an emptied slot)
 --   {"hdropifowned", key, owner_field}                   delete the hash if it carries our owner field
 --   {"hsetfield", key, field, value} / {"hdelfield", key, field}
 --   {"sadd", key, member} / {"srem", key, member} / {"del", key}
@@ -74,13 +75,14 @@ OPS.hclaim = function(op)
 end
 
 OPS.hrelease = function(op)
-  if redis.call('HGET', op[2], op[3]) ~= op[4] then return end
-  if #op[5] == 0 then
-    redis.call('DEL', op[2])
-  else
-    redis.call('HDEL', op[2], op[3])
-    hset_flat(op[2], op[5])
-  end
+  if redis.call('HGET', op[2], op[3]) == op[4] then redis.call('DEL', op[2]) end
+end
+
+OPS.hreset = function(op)
+  local current = redis.call('HGET', op[2], op[3])
+  if current ~= false and current ~= op[4] then return end
+  redis.call('HDEL', op[2], op[3])
+  hset_flat(op[2], op[5])
 end
 
 OPS.hdropifowned = function(op)

@@ -127,8 +127,19 @@ def publish_now(changes: Sequence[Change], rows: Sequence[OutboxEntry]) -> bool:
         logger.exception("projection failed, %d outbox row(s) kept", len(ids))
         _note_failure(ids, exc)
         return False
-    OutboxEntry.objects.filter(pk__in=ids).delete()
+    delete_entries(ids)
     return True
+
+
+def delete_entries(entry_ids: Sequence[int], *, using: str = "default") -> None:
+    """Delete published outbox rows in one statement (``QuerySet.delete`` would open a transaction)."""
+    if not entry_ids:
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {OutboxEntry._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(entry_ids))})",
+            list(entry_ids),
+        )
 
 
 def _note_failure(entry_ids: Sequence[int], exc: BaseException) -> None:

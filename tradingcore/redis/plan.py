@@ -199,15 +199,16 @@ def hyperrsi_listed(order: dto.Order) -> bool:
     return order.order_type == OrderType.TRIGGER and order.reduce_only and order.role == OrderRole.TAKE_PROFIT
 
 
-def order_last_change(order: dto.Order) -> datetime:
-    return max(moment for moment in (order.created_at, order.updated_at, order.filled_at) if moment is not None)
+def last_change(created_at: datetime, updated_at: datetime | None, filled_at: datetime | None) -> datetime:
+    """An order's last change: its retention in Redis counts from there."""
+    return max(moment for moment in (created_at, updated_at, filled_at) if moment is not None)
 
 
 def order_expiry(order: dto.Order) -> datetime | None:
     """When a terminal order's hash leaves Redis; None for a live order."""
     if OrderStatus(order.status).is_live:
         return None
-    return order_last_change(order) + ORDER_RETENTION
+    return last_change(order.created_at, order.updated_at, order.filled_at) + ORDER_RETENTION
 
 
 # -- blocks of one change ------------------------------------------------------------------------
@@ -242,7 +243,7 @@ def _unified_position_ops(position: dto.Position) -> list[list[Any]]:
     history = keys.position_history(user_id, exchange)
     item = codec.position_history_item(position)
     return [
-        ["hrelease", slot, "id", pid, []],
+        ["hrelease", slot, "id", pid],
         ["srem", index, pid],
         ["srem", keys.positions_active(), pid],
         ["hdelfield", slots, pid],
@@ -259,7 +260,7 @@ def _hyperrsi_position_ops(position: dto.Position, successor: dto.Position | Non
     if is_open(position):
         return [_hyperrsi_claim(position)]
     key = keys.hyperrsi_position(position.user_id, position.symbol, position.side)
-    ops: list[list[Any]] = [["hrelease", key, OWNER_FIELD, str(position.id), []]]
+    ops: list[list[Any]] = [["hrelease", key, OWNER_FIELD, str(position.id)]]
     if successor is not None:
         ops.append(_hyperrsi_claim(successor))
     return ops
@@ -301,7 +302,7 @@ def _grid_level_ops(change: PositionChange) -> list[list[Any]]:
     if is_open(position):
         return [_grid_claim(position, change.grid_pnl)]
     reset = codec.encode_grid_reset(pnl=change.grid_pnl, execution_time=change.grid_last_closed)
-    ops: list[list[Any]] = [["hrelease", _grid_key(position), OWNER_FIELD, _grid_owner(position.id), _flat(reset)]]
+    ops: list[list[Any]] = [["hreset", _grid_key(position), OWNER_FIELD, _grid_owner(position.id), _flat(reset)]]
     if change.grid_successor is not None:
         ops.append(_grid_claim(change.grid_successor, change.grid_pnl))
     return ops
@@ -359,6 +360,7 @@ class HashState:
     fields: dict[str, str] | None
     owner_field: str = ""
     owner: str = ""
+    expire_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -488,7 +490,7 @@ def _unified_order_states(snapshot: UserSnapshot, result: UserStates, now: datet
     for order in sorted(snapshot.orders.orders, key=lambda o: (o.created_at, str(o.id))):
         expire_at = order_expiry(order)
         if expire_at is None or expire_at > now:
-            result.states.append(HashState(keys.order(order.id), codec.encode_order(order)))
+            result.states.append(HashState(keys.order(order.id), codec.encode_order(order), expire_at=expire_at))
         if expire_at is None:
             live.setdefault(order.exchange, set()).add(str(order.id))
             result.memberships.append(Membership(keys.open_orders(order.exchange, order.symbol), str(order.id), True))
@@ -529,9 +531,14 @@ def state_ops(state: State) -> list[list[Any]]:
         return [["del", state.key]] + [["sadd", state.key, member] for member in sorted(state.members)]
     if isinstance(state, ListState):
         return _list_state_ops(state)
-    if not state.owner_field:
-        return [["hreplace", state.key, _flat(state.fields)]] if state.fields else [["del", state.key]]
-    return _shared_hash_ops(state)
+    if state.owner_field:
+        return _shared_hash_ops(state)
+    if not state.fields:
+        return [["del", state.key]]
+    expiry = (
+        ["pexpireat", state.key, int(state.expire_at.timestamp() * 1000)] if state.expire_at else ["persist", state.key]
+    )
+    return [["hreplace", state.key, _flat(state.fields)], expiry]
 
 
 def _shared_hash_ops(state: HashState) -> list[list[Any]]:

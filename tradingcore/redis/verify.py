@@ -33,6 +33,7 @@ from tradingcore.redis.plan import (
     SetState,
     State,
     UserStates,
+    last_change,
     user_states,
 )
 from tradingcore.redis.projector import apply_states, assert_outside_transaction, redis_client
@@ -340,7 +341,12 @@ def _load_rows(entries: list[tuple[str, str, Any]]) -> tuple[Rows, Rows]:
 def _key_alive(key: str, role: str, content: Any, positions: Rows, orders: Rows, now: datetime) -> bool:
     if role == "order_hash":
         order = orders.get(_uuid(key.removeprefix("orders:")))
-        return order is not None and (order["status"] in _LIVE or _order_last_change(order) + ORDER_RETENTION > now)
+        if order is None:
+            return False
+        return (
+            order["status"] in _LIVE
+            or last_change(order["created_at"], order["updated_at"], order["filled_at"]) + ORDER_RETENTION > now
+        )
     if role == "position_hash":
         position = positions.get(_uuid(content))
         return position is not None and position["status"] == PositionStatus.OPEN and key == _position_key(position)
@@ -376,10 +382,6 @@ def _member_alive(key: str, role: str, member: str, content: Any, positions: Row
 
 def _position_key(row: dict[str, Any]) -> str:
     return keys.position(row["user_id"], row["exchange"], row["symbol"], row["side"], row["grid_level"])
-
-
-def _order_last_change(row: dict[str, Any]) -> datetime:
-    return max(row[name] for name in ("created_at", "updated_at", "filled_at") if row[name] is not None)
 
 
 # -- the operation ---------------------------------------------------------------------------------

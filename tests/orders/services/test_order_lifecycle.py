@@ -155,10 +155,11 @@ def test_async_twins_work_from_coroutines(manager) -> None:  # type: ignore[no-u
 
 
 def test_cancelling_an_order_still_being_placed_is_a_conflict_not_a_guess(manager) -> None:  # type: ignore[no-untyped-def]
-    from orders import services, validation
+    from orders import placement, requests
+    from tradingcore.exchange.instruments import get_market
 
-    spec = validation.order_spec(**btc(side="buy", order_type="market", quantity="0.1"))
-    pending = services.save_pending_order(spec, symbol="BTC-USDT-SWAP", quantity=D("0.1"), actor="system:test")
+    spec = requests.order_spec(**btc(side="buy", order_type="market", quantity="0.1"))
+    pending = placement.save_pending_order(spec, market=get_market("okx", "BTC-USDT-SWAP"), actor="system:test")
 
     with pytest.raises(Conflict):
         manager.cancel_order(pending.pk, user_id=USER)

@@ -287,25 +287,28 @@ def test_grid_reset_is_zero_entry_and_size() -> None:
 
 
 def test_hyperrsi_order_item_pos_side_without_a_position() -> None:
-    order = {
-        "id": "7d6f3a52-7c2a-4a8e-9a11-1d3b1c0c2f11",
-        "exchange_order_id": None,
-        "symbol": "BTC-USDT-SWAP",
-        "side": OrderSide.BUY,
-        "order_type": OrderType.LIMIT,
-        "quantity": D("0.3"),
-        "filled_qty": D("0.1"),
-        "avg_fill_price": D("45000.10"),
-        "status": OrderStatus.PARTIALLY_FILLED,
-        "reduce_only": True,
-        "created_at": datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
-        "updated_at": datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC),
-    }
+    order = Order(
+        id="7d6f3a52-7c2a-4a8e-9a11-1d3b1c0c2f11",
+        user_id="u",
+        exchange="okx",
+        client_order_id="abc123",
+        symbol="BTC-USDT-SWAP",
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=D("0.3"),
+        filled_qty=D("0.1"),
+        avg_fill_price=D("45000.10"),
+        status=OrderStatus.PARTIALLY_FILLED,
+        reduce_only=True,
+        contract_size=D("0.1"),
+        created_at=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        updated_at=datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC),
+    )
 
-    item = codec.encode_hyperrsi_order(order, contract_size=D("0.1"), position_side=None)
+    item = codec.encode_hyperrsi_order(order)
 
     assert json.loads(item) == {
-        "order_id": order["id"],
+        "order_id": str(order.id),
         "symbol": "BTC-USDT-SWAP",
         "side": "buy",
         "size": "3",
@@ -316,4 +319,6 @@ def test_hyperrsi_order_item_pos_side_without_a_position() -> None:
         "update_time": 1714564830,
         "order_type": "limit",
         "posSide": "short",  # a reduce-only buy closes a short
+        "clientOrderId": "abc123",  # ours, never changes: how the item is found again
+        "managed_by": "tradingcore",  # tells our items from the legacy bots' own
     }
