@@ -10,8 +10,7 @@ from django.db.models import QuerySet
 from orders.models import Order
 from tradingcore import dto
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, OrderRole, OrderSide, OrderStatus
-from tradingcore.exchange import instruments
-from tradingcore.selectors import owned_row
+from tradingcore.selectors import of_market, owned_row
 
 
 def order_row(order_id: Any, *, user_id: str | None = None) -> Order:
@@ -30,13 +29,7 @@ def order_queryset(
     position_id: Any = None,
 ) -> QuerySet[Order]:
     """Orders matching every filter given; ``status`` may be one status or several."""
-    queryset = Order.objects.all()
-    if user_id is not None:
-        queryset = queryset.filter(user_id=user_id)
-    if exchange is not None:
-        queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
-    if symbol:
-        queryset = queryset.filter(symbol=instruments.native_symbol(exchange, symbol))
+    queryset = of_market(Order.objects.all(), user_id=user_id, exchange=exchange, symbol=symbol)
     if side is not None:
         queryset = queryset.filter(side=OrderSide.parse(side, field="side"))
     if isinstance(status, list | tuple | set | frozenset):

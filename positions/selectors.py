@@ -19,7 +19,7 @@ from tradingcore.enums import Exchange, PositionSide, PositionStatus
 from tradingcore.exchange import instruments
 from tradingcore.models import OutboxEntry
 from tradingcore.redis import outbox, reader
-from tradingcore.selectors import owned_row
+from tradingcore.selectors import of_market, owned_row
 
 
 def position_row(position_id: Any, *, user_id: str | None = None) -> Position:
@@ -46,13 +46,7 @@ def position_queryset(
     status: PositionStatus | str | None = PositionStatus.OPEN,
 ) -> QuerySet[Position]:
     """Positions matching every filter given; ``status=None`` means any status."""
-    queryset = Position.objects.all()
-    if user_id is not None:
-        queryset = queryset.filter(user_id=user_id)
-    if exchange is not None:
-        queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
-    if symbol:
-        queryset = queryset.filter(symbol=instruments.native_symbol(exchange, symbol))
+    queryset = of_market(Position.objects.all(), user_id=user_id, exchange=exchange, symbol=symbol)
     if side is not None:
         queryset = queryset.filter(side=PositionSide.parse(side, field="side"))
     if grid_level is not None:

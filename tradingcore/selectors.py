@@ -6,8 +6,11 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
+from django.db.models import QuerySet
 
+from tradingcore.enums import Exchange
 from tradingcore.exceptions import ObjectNotFound
+from tradingcore.exchange import instruments
 
 M = TypeVar("M", bound=models.Model)
 
@@ -23,3 +26,20 @@ def owned_row(model: type[M], pk: Any, *, user_id: str | None = None) -> M:
     if user_id is not None and getattr(row, "user_id", None) != user_id:
         raise ObjectNotFound(f"{noun} {pk} not found")
     return row
+
+
+def of_market(
+    queryset: QuerySet[M],
+    *,
+    user_id: str | None = None,
+    exchange: Exchange | str | None = None,
+    symbol: str | None = None,
+) -> QuerySet[M]:
+    """``queryset`` narrowed to a user, an exchange and a symbol (native or ccxt form), each if given."""
+    if user_id is not None:
+        queryset = queryset.filter(user_id=user_id)
+    if exchange is not None:
+        queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
+    if symbol:
+        queryset = queryset.filter(symbol=instruments.native_symbol(exchange, symbol))
+    return queryset
