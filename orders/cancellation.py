@@ -45,4 +45,4 @@ def cancel_order(*, order_id: Any, user_id: str | None = None, actor: str = SYST
             )
         except ExchangeOrderNotFound:
             remote = sync.fetch(gateway, order)
-        return execution.apply_exchange_state(order.pk, remote, actor=actor)
+        return execution.apply_exchange_state(order, remote, actor=actor)

@@ -23,11 +23,10 @@ from django.utils import timezone
 from orders import events, hooks, projection
 from orders.models import Order, OrderFill
 from orders.transitions import next_status
-from tradingcore.db import insert_rows
+from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import Liquidity, OrderStatus
 from tradingcore.exchange import ExchangeFill, ExchangeOrder
-from tradingcore.redis import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -41,61 +40,60 @@ STATUS_EVENTS = {
 }
 
 
-def apply_exchange_state(order_id: Any, remote: ExchangeOrder, *, actor: str) -> Order:
-    """Apply ``remote`` (the exchange's view of the order) and return the updated row. Idempotent.
+def apply_exchange_state(order: Order, remote: ExchangeOrder, *, actor: str) -> Order:
+    """Apply ``remote`` (the exchange's view of ``order``) and return the updated row. Idempotent.
 
-    A concurrent entry that created the same position first makes the insert fail; the whole
-    transaction is then retried and adds to that position. Raises ``IntegrityError`` if that keeps
-    happening, and the database's errors.
+    ``order`` is a row of the order as the caller holds it: only its id and position are used; the
+    current row is read again under lock. A concurrent entry that created the same position first
+    makes the insert fail; the whole transaction is then retried and adds to that position.
+    Raises ``IntegrityError`` if that keeps happening, and the database's errors.
     """
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            order, touched_position = _apply(order_id, remote, actor)
+            locked, touched_position = _apply(order, remote, actor, optimistic=attempt == 1)
             break
         except IntegrityError:
             if attempt == ATTEMPTS:
                 raise
     if touched_position:
-        hooks.after_fills(order, actor)
-    return order
+        hooks.after_fills(locked, actor)
+    return locked
 
 
-def _apply(order_id: Any, remote: ExchangeOrder, actor: str) -> tuple[Order, bool]:
-    changes: list[Any] = []
-    new_rows: list[Any] = []
+def lock(order: Order) -> Order:
+    """The order's row locked for this transaction, with its position locked in the same query
+    when it has one (an inner join: PostgreSQL cannot lock the empty side of an outer join)."""
+    if order.position_id is None:
+        return Order.objects.select_for_update().get(pk=order.pk)
+    return Order.objects.select_related("position").select_for_update().get(pk=order.pk, position__isnull=False)
+
+
+def _apply(order: Order, remote: ExchangeOrder, actor: str, *, optimistic: bool) -> tuple[Order, bool]:
+    changeset = ChangeSet(optimistic=optimistic)
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = lock(order)
         previous = OrderStatus(order.status)
         acknowledged = _take_exchange_id(order, remote)
-        recorded = (_record_fill(order, fill, changes, new_rows, actor) for fill in _new_fills(order, remote))
+        recorded = (_record_fill(order, fill, changeset, actor) for fill in _new_fills(order, remote))
         fills = [row for row in recorded if row is not None]
         order.status = next_status(previous, remote.status, filled_qty=order.filled_qty, quantity=order.quantity)
         if remote.reject_reason and order.status == OrderStatus.REJECTED:
             order.last_error = remote.reject_reason[:1000]
         if acknowledged or fills or order.status != previous:
-            _save_change(order, previous, acknowledged, fills, changes, new_rows, actor)
+            _save_change(order, previous, acknowledged, fills, changeset, actor)
     return order, bool(fills)
 
 
 def _save_change(
-    order: Order,
-    previous: OrderStatus,
-    acknowledged: bool,
-    fills: list[OrderFill],
-    changes: list[Any],
-    new_rows: list[Any],
-    actor: str,
+    order: Order, previous: OrderStatus, acknowledged: bool, fills: list[OrderFill], changeset: ChangeSet, actor: str
 ) -> None:
-    order.updated_at = timezone.now()
-    order.version += 1
-    order.save()
-    order_events = _events(order, previous, acknowledged, fills, actor)
+    changeset.update(order)
     moved = order.status != previous or fills
     event = STATUS_EVENTS.get(OrderStatus(order.status), "order.updated") if moved else "order.updated"
-    changes.insert(0, projection.change(order, event))
-    entries = outbox.entries(changes)
-    insert_rows([*fills, *new_rows, *order_events, *entries])
-    outbox.publish_after_commit(changes, entries)
+    changeset.projections.insert(0, projection.change(order, event))
+    changeset.inserted[:0] = fills  # fills first: they belong before the rows that follow from them
+    changeset.insert(*_events(order, previous, acknowledged, fills, actor))
+    changeset.save()
 
 
 def _take_exchange_id(order: Order, remote: ExchangeOrder) -> bool:
@@ -148,9 +146,7 @@ def _derived_fill(order: Order, remote: ExchangeOrder, listed: list[ExchangeFill
     )
 
 
-def _record_fill(
-    order: Order, fill: ExchangeFill, changes: list[Any], new_rows: list[Any], actor: str
-) -> OrderFill | None:
+def _record_fill(order: Order, fill: ExchangeFill, changeset: ChangeSet, actor: str) -> OrderFill | None:
     """Build one fill row (inserted with the change), advance the order's totals and apply it to
     the position. A fill beyond the order's quantity is trimmed, or ignored when nothing is left."""
     qty = min(fill.quantity, order.quantity - order.filled_qty)
@@ -169,7 +165,7 @@ def _record_fill(
         filled_at=fill.timestamp or timezone.now(),
     )
     _advance_totals(order, row)
-    hooks.apply_fill(order, row, changes, new_rows, actor)
+    hooks.apply_fill(order, row, changeset, actor)
     return row
 
 
@@ -197,9 +193,8 @@ def mark_rejected(order_id: Any, error: Exception, actor: str) -> None:
             return
         order.status = OrderStatus.REJECTED
         order.last_error = f"{getattr(error, 'code', 'error')}: {error}"[:1000]
-        _save_simple_change(
-            order, events.order_status_changed(order, previous, actor, error=order.last_error), "order.failed"
-        )
+        event_row = events.order_status_changed(order, previous, actor, error=order.last_error)
+        record_event(order, event_row, "order.failed")
 
 
 def mark_outcome_unknown(order_id: Any, error: Exception, actor: str) -> None:
@@ -207,20 +202,14 @@ def mark_outcome_unknown(order_id: Any, error: Exception, actor: str) -> None:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         order.last_error = f"{getattr(error, 'code', 'error')}: {error}"[:1000]
-        _save_simple_change(order, events.order_outcome_unknown(order, actor, order.last_error), "order.updated")
+        record_event(order, events.order_outcome_unknown(order, actor, order.last_error))
 
 
 def record_event(order: Order, event_row: Any, projection_event: str = "order.updated") -> None:
-    """Save ``order`` (already locked and changed by the caller) with one event row, inside the
-    caller's transaction; Redis follows after commit."""
-    _save_simple_change(order, event_row, projection_event)
-
-
-def _save_simple_change(order: Order, event_row: Any, projection_event: str) -> None:
-    order.updated_at = timezone.now()
-    order.version += 1
-    order.save()
-    changes = [projection.change(order, projection_event)]
-    entries = outbox.entries(changes)
-    insert_rows([event_row, *entries])
-    outbox.publish_after_commit(changes, entries)
+    """Save ``order`` (locked and changed by the caller) with one event row, inside the caller's
+    transaction; Redis follows after commit."""
+    changeset = ChangeSet()
+    changeset.update(order)
+    changeset.insert(event_row)
+    changeset.project(projection.change(order, projection_event))
+    changeset.save()

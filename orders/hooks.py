@@ -4,11 +4,10 @@ Positions sit above orders: a position is opened and closed by placing orders, a
 by the fills of its orders. The positions app registers its handlers here from
 ``PositionsConfig.ready()``:
 
-- ``fill_applier(order, fill, changes, new_rows)``: called inside the transaction that records a
-  fill, under the order's row lock; applies the fill to the position (``positions.ledger``),
-  appends the position's projection change to ``changes`` and its new rows (the position when it
-  is new, its event) to ``new_rows``; returns the position's id, or None when a reducing fill
-  finds no open position;
+- ``fill_applier(order, fill, changeset, actor)``: called inside the transaction that records a
+  fill, under the order's row lock; applies the fill to the position (``positions.ledger``) and
+  adds the position's rows and projection change to the ``tradingcore.changeset.ChangeSet``;
+  returns the position, or None when a reducing fill finds no open position;
 - ``after_fills(order, actor)``: called after that transaction commits (protective orders are
   kept in line by ``positions.protection``);
 - ``periodic(actor)``: work the fill watcher runs on every pass (``positions.marks``).
@@ -24,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from orders.models import Order, OrderFill
+    from tradingcore.changeset import ChangeSet
 
 logger = logging.getLogger(__name__)
 
-FillApplier = Callable[["Order", "OrderFill", list[Any], list[Any], str], Any]
+FillApplier = Callable[["Order", "OrderFill", "ChangeSet", str], Any]
 AfterFills = Callable[["Order", str], None]
 Periodic = Callable[[str], int]
 
@@ -54,12 +54,12 @@ def register_periodic(task: Periodic) -> None:
         _periodic.append(task)
 
 
-def apply_fill(order: Order, fill: OrderFill, changes: list[Any], new_rows: list[Any], actor: str) -> Any:
-    """Apply a recorded fill to its position (inside the fill's transaction); the position id or None."""
+def apply_fill(order: Order, fill: OrderFill, changeset: ChangeSet, actor: str) -> Any:
+    """Apply a recorded fill to its position (inside the fill's transaction); the position or None."""
     if _fill_applier is None:
         logger.warning("order %s: no fill applier registered; fill %s not applied", order.pk, fill.trade_id)
         return None
-    return _fill_applier(order, fill, changes, new_rows, actor)
+    return _fill_applier(order, fill, changeset, actor)
 
 
 def after_fills(order: Order, actor: str) -> None:

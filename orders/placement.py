@@ -16,7 +16,7 @@ from django.db import IntegrityError
 
 from orders import events, execution, projection, requests
 from orders.models import Order
-from tradingcore.db import insert_rows
+from tradingcore.changeset import ChangeSet
 from tradingcore.enums import MarginMode, OrderSide, OrderType, PositionSide, TimeInForce
 from tradingcore.exceptions import Conflict, ExchangeUnavailable, OrderOutcomeUnknown, OrderRejected
 from tradingcore.exchange import ExchangeGateway, MarketInfo, OrderRequest, get_gateway
@@ -86,10 +86,10 @@ def save_pending_order(spec: requests.OrderSpec, *, market: MarketInfo, actor: s
     """Insert the order as ``pending`` with its event and outbox row (one statement; joins an open
     transaction). Redis follows after commit."""
     order = new_order(spec, market=market)
-    changes = [projection.change(order, "order.created")]
-    entries = outbox.entries(changes)
-    insert_rows([order, events.order_created(order, actor), *entries])
-    outbox.publish_after_commit(changes, entries)
+    changeset = ChangeSet()
+    changeset.insert(order, events.order_created(order, actor))
+    changeset.project(projection.change(order, "order.created"))
+    changeset.save()
     return order
 
 
@@ -104,7 +104,7 @@ def submit_order(order: Order, *, gateway: ExchangeGateway | None = None, actor:
     except (OrderOutcomeUnknown, ExchangeUnavailable) as exc:
         execution.mark_outcome_unknown(order.pk, exc, actor)
         raise
-    return execution.apply_exchange_state(order.pk, result, actor=actor)
+    return execution.apply_exchange_state(order, result, actor=actor)
 
 
 def request_for(order: Order) -> OrderRequest:

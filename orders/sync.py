@@ -37,7 +37,7 @@ def refresh_order(*, order_id: Any, user_id: str | None = None, actor: str = SYS
     gateway = get_gateway(order.user_id, order.exchange)
     if not order.exchange_order_id:
         return resolve_by_client_id(order, gateway=gateway, actor=actor)
-    return execution.apply_exchange_state(order.pk, fetch(gateway, order), actor=actor)
+    return execution.apply_exchange_state(order, fetch(gateway, order), actor=actor)
 
 
 def fetch(gateway: ExchangeGateway, order: Order) -> ExchangeOrder:
@@ -62,7 +62,7 @@ def resolve_by_client_id(
         execution.mark_rejected(order.pk, ExchangeOrderNotFound("never acknowledged by the exchange"), actor)
         return Order.objects.get(pk=order.pk)
     _record_recovery(order.pk, remote, actor)
-    return execution.apply_exchange_state(order.pk, remote, actor=actor)
+    return execution.apply_exchange_state(order, remote, actor=actor)
 
 
 def _record_recovery(order_id: Any, remote: ExchangeOrder, actor: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
-from typing import Any
 
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from orders.requests import position_side_for
 from positions import events, projection
 from positions.models import Position
 from tradingcore import pnl
+from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import ZERO, quantize, quantize_precise
 from tradingcore.enums import OrderRole, OrderSide, PositionSide, PositionStatus
 
@@ -34,45 +34,45 @@ DEFAULT_CLOSE_REASONS = {
 }
 
 
-def apply_fill(order: Order, fill: OrderFill, changes: list[Any], new_rows: list[Any], actor: str) -> Position | None:
+def apply_fill(order: Order, fill: OrderFill, changeset: ChangeSet, actor: str) -> Position | None:
     """Apply one fill (not inserted yet) to the position it opens, adds to or reduces.
 
-    Appends the position's projection change to ``changes`` and its new rows (a new position, its
-    event) to ``new_rows``; sets ``fill.realized_pnl`` and ``order.position``. Returns the
-    position, or None when a reducing fill finds no open position (logged; reconciliation
-    reports it).
+    Adds the position (changed or new), its event row and its projection change to ``changeset``;
+    sets ``fill.realized_pnl`` and ``order.position``. Returns the position, or None when a
+    reducing fill finds no open position (logged; reconciliation reports it).
     """
     side = PositionSide(order.position_side) if order.position_side else position_side_for(
         OrderSide(order.side), order.reduce_only
     )  # fmt: skip
     applied: tuple[Position | None, str]
     if OrderSide(order.side) == side.entry_order_side:
-        applied = _apply_entry(order, fill, side, new_rows, actor)
+        applied = _apply_entry(order, fill, side, changeset, actor)
     else:
-        applied = _apply_exit(order, fill, side, new_rows, actor)
+        applied = _apply_exit(order, fill, side, changeset, actor)
     position, event = applied
     if position is not None:
         order.position = position
-        changes.append(projection.change(position, event))
+        changeset.project(projection.change(position, event))
     return position
 
 
 def _apply_entry(
-    order: Order, fill: OrderFill, side: PositionSide, new_rows: list[Any], actor: str
+    order: Order, fill: OrderFill, side: PositionSide, changeset: ChangeSet, actor: str
 ) -> tuple[Position, str]:
-    position = _locked_open_position(order, side)
+    # A first attempt inserts a new position without looking for one: the unique index of open
+    # positions settles a race, and the retry (not optimistic) looks it up and adds to it.
+    by_key = not (changeset.optimistic and order.role == OrderRole.ENTRY)
+    position = _locked_open_position(order, side, by_key=by_key)
     if position is None:
         position = _new_position(order, fill, side)
-        new_rows += [
-            position,
-            events.position_opened(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price),
-        ]
+        opened = events.position_opened(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price)
+        changeset.insert(position, opened)
         return position, "position.opened"
     effect = pnl.apply_fill(_state(position), side=order.side, qty=fill.quantity, price=fill.price, fee=fill.fee)
     _store(position, effect.state)
     _take_entry_parameters(position, order)
-    _save(position)
-    new_rows.append(events.position_increased(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price))
+    changeset.update(position)
+    changeset.insert(events.position_increased(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price))
     return position, "position.updated"
 
 
@@ -110,9 +110,9 @@ def _take_entry_parameters(position: Position, order: Order) -> None:
 
 
 def _apply_exit(
-    order: Order, fill: OrderFill, side: PositionSide, new_rows: list[Any], actor: str
+    order: Order, fill: OrderFill, side: PositionSide, changeset: ChangeSet, actor: str
 ) -> tuple[Position | None, str]:
-    position = _locked_open_position(order, side)
+    position = _locked_open_position(order, side, by_key=True)
     if position is None:
         logger.warning("order %s: reducing fill %s found no open %s position", order.pk, fill.trade_id, side.value)
         return None, ""
@@ -123,8 +123,8 @@ def _apply_exit(
         _store(position, effect.state)
     else:
         _close(position, effect.state, order, fill)
-    _save(position)
-    new_rows.append(
+    changeset.update(position)
+    changeset.insert(
         events.position_reduced(
             position, actor, order_id=order.pk, qty=qty, price=fill.price, realized=effect.realized_delta
         )
@@ -169,25 +169,22 @@ def _store(position: Position, state: pnl.PositionState) -> None:
     position.unrealized_pnl = pnl.unrealized(position.side, position.size, position.entry_price, mark)
 
 
-def _save(position: Position) -> None:
-    position.updated_at = timezone.now()
-    position.version += 1
-    position.save()
-
-
-def _locked_open_position(order: Order, side: PositionSide) -> Position | None:
+def _locked_open_position(order: Order, side: PositionSide, *, by_key: bool) -> Position | None:
     """The open position the order's fill applies to, locked for this transaction.
 
-    A position an earlier fill of the same report touched is already in hand (and locked); else
-    the order's linked position; else the open one of the order's key.
+    The order's position when it is in hand (locked with the order, or touched by an earlier fill
+    of the same report); else the order's linked position; else, with ``by_key``, the open one of
+    the order's key.
     """
-    if Order.position.is_cached(order) and order.position is not None:  # type: ignore[attr-defined]
-        cached = order.position
-        return cached if cached is not None and cached.status == PositionStatus.OPEN else None
-    if order.position_id is not None:
+    cached = order.position if Order.position.is_cached(order) else None  # type: ignore[attr-defined]
+    if cached is not None and cached.status == PositionStatus.OPEN:
+        return cached
+    if cached is None and order.position_id is not None:
         linked = Position.objects.select_for_update().filter(pk=order.position_id, status=PositionStatus.OPEN).first()
         if linked is not None:
             return linked
+    if not by_key:
+        return None
     return (
         Position.objects.select_for_update()
         .filter(

@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from orders import placement
 from orders.models import Order
@@ -23,7 +24,7 @@ from orders.requests import OrderSpec
 from positions import events, projection, protection, selectors
 from positions.models import Position
 from tradingcore import dto, validation
-from tradingcore.db import insert_rows
+from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import ZERO
 from tradingcore.enums import (
     LIVE_ORDER_STATUSES,
@@ -194,7 +195,9 @@ def _position_key(
 
 
 def _lock_open(position_id: Any, key: dict[str, Any]) -> Position:
-    rows = Position.objects.select_for_update()
+    """The open position locked for the close, with the quantity its live closing orders already
+    reserve read in the same query (``reserved``)."""
+    rows = Position.objects.select_for_update(of=("self",)).annotate(reserved=_reserved_subquery())
     if position_id is not None:
         position = rows.filter(pk=position_id).first()
         if position is None:
@@ -214,7 +217,8 @@ def require_open(position: Position) -> None:
 
 
 def _closable(position: Position, requested: Decimal | None) -> Decimal:
-    available = position.size - reserved_quantity(position)
+    reserved = getattr(position, "reserved", None)
+    available = position.size - (reserved_quantity(position) if reserved is None else reserved)
     quantity = available if requested is None else requested
     if available <= 0 or quantity > available:
         raise InsufficientPosition(
@@ -224,12 +228,29 @@ def _closable(position: Position, requested: Decimal | None) -> Decimal:
     return quantity
 
 
+def _live_closing_orders() -> QuerySet[Order]:
+    return Order.objects.filter(role=OrderRole.CLOSE, reduce_only=True, status__in=list(LIVE_ORDER_STATUSES))
+
+
 def reserved_quantity(position: Position) -> Decimal:
     """Quantity already being closed by live closing orders (protective orders do not reserve)."""
-    live = Order.objects.filter(
-        position=position, role=OrderRole.CLOSE, reduce_only=True, status__in=list(LIVE_ORDER_STATUSES)
+    live = _live_closing_orders().filter(position=position).only("quantity", "filled_qty")
+    return sum((order.quantity - order.filled_qty for order in live), ZERO)
+
+
+def _reserved_subquery() -> Coalesce:
+    """``reserved_quantity`` as a subquery, so it is read with the position's lock."""
+    money = DecimalField(max_digits=20, decimal_places=8)
+    open_part = ExpressionWrapper(F("quantity") - F("filled_qty"), output_field=money)
+    totals = (
+        _live_closing_orders()
+        .filter(position=OuterRef("pk"))
+        .order_by()
+        .values("position")
+        .annotate(total=Sum(open_part))
+        .values("total")
     )
-    return sum((order.quantity - order.filled_qty for order in live.only("quantity", "filled_qty")), ZERO)
+    return Coalesce(Subquery(totals), Value(ZERO), output_field=money)
 
 
 def _close_spec(position: Position, quantity: Decimal, reason: str, client_order_id: Any) -> OrderSpec:
@@ -288,11 +309,9 @@ def _protection_changes(stop_loss_price: Any, take_profit_price: Any) -> dict[st
 
 def save_with_events(position: Position, event_rows: list[Any], projection_event: str) -> None:
     """Save a locked, changed position with its event rows and outbox row, inside the caller's
-    transaction; Redis follows after commit."""
-    position.updated_at = timezone.now()
-    position.version += 1
-    position.save()
-    changes = [projection.change(position, projection_event)]
-    entries = outbox.entries(changes)
-    insert_rows([*event_rows, *entries])
-    outbox.publish_after_commit(changes, entries)
+    transaction (one statement); Redis follows after commit."""
+    changeset = ChangeSet()
+    changeset.update(position)
+    changeset.insert(*event_rows)
+    changeset.project(projection.change(position, projection_event))
+    changeset.save()

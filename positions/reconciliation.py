@@ -143,7 +143,7 @@ def _adopt_order(
         insert_rows(
             [order_events.order_reconciled(order, actor, action="adopted", exchange_order_id=remote.exchange_order_id)]
         )
-    return execution.apply_exchange_state(order.pk, remote, actor=actor)
+    return execution.apply_exchange_state(order, remote, actor=actor)
 
 
 def _usable_client_id(value: str | None) -> str | None:
