@@ -9,6 +9,9 @@ decimals in plain notation, ``""`` for None, ``leverage`` and ``grid_level`` int
 folded into a nested ``pnl_info``. The model validates like the seed's: positive size and entry
 price, leverage 1..125, grid level 0..100, the symbol upper-cased, the seed's five exchanges.
 
+The seed has no read by user and exchange alone to race (that branch of its ``get_positions``
+is a TODO that returns nothing), so only the symbol read is rebuilt.
+
 This module is written from that description (no code of the seed is copied), with a sync
 (``redis.Redis``) and an asyncio (``redis.asyncio.Redis``) reader, both ``decode_responses=True``
 like the seed's client, and ``write_position`` to put anchor-format hashes in place for the race.

@@ -22,6 +22,11 @@ traces are read:
 - a connect is a connection opened inside the window. Its start-up (TCP, SSL negotiation,
   authentication: two round trips or more) precedes what libpq can trace and is not in the round
   trips; the queries Django runs on a new connection (time zone) are.
+- a simple ``Query`` holding several statements separated by semicolons counts as one (Django
+  never sends such a query).
+
+Each trace opens a C stdio stream that psycopg never closes: a few KB per connection and window,
+which a counting pass of a few hundred windows can afford.
 
 Redis, exact for redis-py (sync and asyncio). While a window is open ``send_packed_command`` and
 ``read_response`` of both connection classes are wrapped. A round trip is a read that follows a
