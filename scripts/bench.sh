@@ -32,10 +32,9 @@ baseline_available() {
         return 1
     fi
     if ! git cat-file -e "$BASELINE^{commit}" 2>/dev/null; then
-        local shallow
-        shallow=$(git rev-parse --is-shallow-repository 2>/dev/null || echo unknown)
-        echo "note: commit $BASELINE is not in this clone (shallow: $shallow); the baseline is skipped." \
-            "Fetch it (git fetch --unshallow) to compare against it."
+        local hint="fetch it to compare against it"
+        [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ] && hint="this clone is shallow: git fetch --unshallow"
+        echo "note: commit $BASELINE is not in this repository; the baseline is skipped ($hint)"
         return 1
     fi
 }
