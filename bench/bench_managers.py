@@ -191,7 +191,7 @@ def calls(bench: Bench) -> None:
     rows = [bench.measure("calls", case) for case in cases[:2]]
     bench.positions.open_position(**market(user_id), side="short", size=Decimal(UNIT) * bench.plan.calls)
     rows += [bench.measure("calls", case) for case in cases[2:]]
-    report.print_table("Calls (paper exchange, one user, no other open positions)", rows)
+    report.print_table("Calls (paper exchange; the user holds at most a long and a short)", rows)
 
 
 # --- reads against the anchor ----------------------------------------------------------------
@@ -385,7 +385,11 @@ def scale(bench: Bench, levels: list[int], budget: float) -> None:
         held = level
         rows += [bench.measure(f"scale {level}", case, bench.scale_plan) for case in scale_cases(bench, user_id, held)]
     if rows:
-        title = f"Scale: one user holding N open positions and N resting limit orders ({len(SCALE_SYMBOLS)} symbols)"
+        plan = bench.scale_plan
+        title = (
+            f"Scale: one user holding N open positions and N resting limit orders ({len(SCALE_SYMBOLS)} symbols); "
+            f"n = {plan.iterations}, counts over {plan.counted} calls"
+        )
         report.print_table(title, rows)
 
 

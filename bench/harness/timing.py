@@ -3,8 +3,8 @@
 A case is one call (``action``) with optional untimed ``setup`` / ``teardown`` around each
 iteration. The timed pass warms up, then times only ``action`` with ``perf_counter_ns``; the
 counted pass runs it again inside a counting window (``harness.counting``), so counting never
-touches a timed sample. Async cases run every iteration in one event loop; their set-up and
-tear-down must then be ``None`` (Django's ORM refuses to run inside a loop).
+touches a timed sample. Async cases run every iteration in one event loop and take no set-up or
+tear-down (Django's ORM refuses to run inside a loop).
 """
 
 from __future__ import annotations
@@ -48,6 +48,23 @@ class Stats:
         return cls(n=len(ordered), p50=statistics.median(ordered) / 1e6, p99=ordered[p99_index] / 1e6)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How many calls: ``warmup`` untimed, ``iterations`` timed, then ``counted`` in counting windows.
+
+    Call indexes run from ``first`` without repeating, so a case can derive unique keys from them.
+    """
+
+    iterations: int
+    warmup: int
+    counted: int
+    first: int = 0
+
+    @property
+    def calls(self) -> int:
+        return self.warmup + self.iterations + self.counted
+
+
 def _maybe(step: Step | None, index: int) -> None:
     if step is not None:
         step(index)
@@ -70,9 +87,8 @@ async def _timed_async(case: Case, first: int, count: int, samples: list[int]) -
 
 
 def _run_sync(case: Case, plan: Plan, counter: Counter) -> list[int]:
-    warm: list[int] = []
     samples: list[int] = []
-    _timed_sync(case, plan.first, plan.warmup, warm)
+    _timed_sync(case, plan.first, plan.warmup, [])
     _timed_sync(case, plan.first + plan.warmup, plan.iterations, samples)
     _counted_sync(case, counter, plan.first + plan.warmup + plan.iterations, plan.counted)
     return samples
@@ -80,9 +96,8 @@ def _run_sync(case: Case, plan: Plan, counter: Counter) -> list[int]:
 
 async def _run_async(case: Case, plan: Plan, counter: Counter) -> list[int]:
     # One loop for every phase: async clients stay bound to the loop that opened them.
-    warm: list[int] = []
     samples: list[int] = []
-    await _timed_async(case, plan.first, plan.warmup, warm)
+    await _timed_async(case, plan.first, plan.warmup, [])
     await _timed_async(case, plan.first + plan.warmup, plan.iterations, samples)
     await _counted_async(case, counter, plan.first + plan.warmup + plan.iterations, plan.counted)
     return samples
@@ -100,23 +115,6 @@ async def _counted_async(case: Case, counter: Counter, first: int, count: int) -
     for index in range(first, first + count):
         with counter.window():
             await case.action(index)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How many calls: ``warmup`` untimed, ``iterations`` timed, then ``counted`` in counting windows.
-
-    Call indexes run from ``first`` without repeating, so a case can derive unique keys from them.
-    """
-
-    iterations: int
-    warmup: int
-    counted: int
-    first: int = 0
-
-    @property
-    def calls(self) -> int:
-        return self.warmup + self.iterations + self.counted
 
 
 def run_case(case: Case, plan: Plan) -> tuple[Stats, Counts]:
