@@ -436,8 +436,9 @@ def main() -> None:
             section(bench)
         scale(bench, args.levels, args.scale_budget)
     finally:
+        ids = cleanup.row_ids(bench.users)
         cleanup.delete_rows(bench.users)
-        cleanup.delete_keys(anchor.sync_client(bench.redis_url), bench.users)
+        cleanup.delete_keys(anchor.sync_client(bench.redis_url), bench.users, ids)
     if args.json:
         report.write_json(args.json, conditions=facts, rows=bench.rows, notes=bench.notes)
 

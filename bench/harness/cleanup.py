@@ -3,11 +3,14 @@
 Bench users have unique ids (``bench-<hex>-<role>``). Every model of the project's apps with a
 ``user_id`` field loses that user's rows (children go with them by cascade); a model still
 protected by another's reference is retried after the others, so no model names are needed and
-the same code cleans today's tree and an older commit. In Redis every key whose name contains the
-user id is deleted (SCAN, not KEYS); ids left in global sets (``positions:active``) are not.
+the same code cleans today's tree and an older commit. In Redis (SCAN, never KEYS) a key goes
+when its name contains one of the user ids or has the UUID of one of their rows as a part
+(``orders:{id}``), and those UUIDs leave every set (``positions:active``, live-order sets).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import redis
 from django.apps import apps
@@ -50,11 +53,44 @@ def delete_rows(user_ids: list[str]) -> None:
         pending = blocked
 
 
-def delete_keys(client: redis.Redis, user_ids: list[str]) -> int:
-    """Delete every key whose name contains one of the user ids; returns how many."""
-    deleted = 0
-    for user_id in user_ids:
-        batch = list(client.scan_iter(match=f"*{user_id}*", count=1000))
-        for start in range(0, len(batch), 500):
-            deleted += client.delete(*batch[start : start + 500])
+def row_ids(user_ids: list[str]) -> set[str]:
+    """The UUID primary keys of the users' rows (what Redis keys and sets are named after)."""
+    found: set[str] = set()
+    for model in _user_models():
+        if isinstance(model._meta.pk, models.UUIDField):
+            found |= {
+                str(pk) for pk in model._default_manager.filter(user_id__in=user_ids).values_list("pk", flat=True)
+            }
+    return found
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _is_theirs(key: str, user_ids: list[str], ids: set[str]) -> bool:
+    return any(user_id in key for user_id in user_ids) or any(part in ids for part in key.split(":"))
+
+
+def _in_batches(keys: Iterable[bytes | str], size: int = 500) -> Iterable[list[bytes | str]]:
+    batch: list[bytes | str] = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def delete_keys(client: redis.Redis, user_ids: list[str], ids: set[str]) -> int:
+    """Delete the users' keys and drop their row ids from every set; returns the keys deleted."""
+    theirs = [key for key in client.scan_iter(count=1000) if _is_theirs(_text(key), user_ids, ids)]
+    deleted = sum(client.delete(*batch) for batch in _in_batches(theirs))
+    if ids:
+        sets = list(client.scan_iter(count=1000, _type="set"))
+        with client.pipeline(transaction=False) as pipe:
+            for key in sets:
+                pipe.srem(key, *ids)
+            pipe.execute()
     return deleted
