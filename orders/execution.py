@@ -23,6 +23,7 @@ from django.utils import timezone
 from orders import events, hooks, projection
 from orders.models import Order, OrderFill
 from orders.transitions import next_status
+from tradingcore import db
 from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import Liquidity, OrderStatus
@@ -64,8 +65,10 @@ def lock(order: Order) -> Order:
     """The order's row locked for this transaction, with its position locked in the same query
     when it has one (an inner join: PostgreSQL cannot lock the empty side of an outer join)."""
     if order.position_id is None:
-        return Order.objects.select_for_update().get(pk=order.pk)
-    return Order.objects.select_related("position").select_for_update().get(pk=order.pk, position__isnull=False)
+        [locked] = db.select(Order, where={"pk": order.pk}, lock=True)
+    else:
+        [locked] = db.select(Order, where={"pk": order.pk}, related="position", lock=True)
+    return locked
 
 
 def _apply(order: Order, remote: ExchangeOrder, actor: str, *, optimistic: bool) -> tuple[Order, bool]:

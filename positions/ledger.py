@@ -20,7 +20,7 @@ from orders.models import Order, OrderFill
 from orders.requests import position_side_for
 from positions import events, projection
 from positions.models import Position
-from tradingcore import pnl
+from tradingcore import db, pnl
 from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import ZERO, quantize, quantize_precise
 from tradingcore.enums import OrderRole, OrderSide, PositionSide, PositionStatus
@@ -180,20 +180,12 @@ def _locked_open_position(order: Order, side: PositionSide, *, by_key: bool) -> 
     if cached is not None and cached.status == PositionStatus.OPEN:
         return cached
     if cached is None and order.position_id is not None:
-        linked = Position.objects.select_for_update().filter(pk=order.position_id, status=PositionStatus.OPEN).first()
-        if linked is not None:
-            return linked
+        linked = db.select(Position, where={"pk": order.position_id, "status": PositionStatus.OPEN}, lock=True)
+        if linked:
+            return linked[0]
     if not by_key:
         return None
-    return (
-        Position.objects.select_for_update()
-        .filter(
-            user_id=order.user_id,
-            exchange=order.exchange,
-            symbol=order.symbol,
-            side=side,
-            grid_level=order.grid_level,
-            status=PositionStatus.OPEN,
-        )
-        .first()
-    )
+    key = {"user_id": order.user_id, "exchange": order.exchange, "symbol": order.symbol, "side": side,
+           "grid_level": order.grid_level, "status": PositionStatus.OPEN}  # fmt: skip
+    found = db.select(Position, where=key, lock=True, limit=1)
+    return found[0] if found else None

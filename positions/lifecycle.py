@@ -15,15 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 
 from orders import placement
 from orders.models import Order
 from orders.requests import OrderSpec
 from positions import events, projection, protection, selectors
 from positions.models import Position
-from tradingcore import dto, validation
+from tradingcore import db, dto, validation
 from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import ZERO
 from tradingcore.enums import (
@@ -195,19 +193,15 @@ def _position_key(
 
 
 def _lock_open(position_id: Any, key: dict[str, Any]) -> Position:
-    """The open position locked for the close, with the quantity its live closing orders already
-    reserve read in the same query (``reserved``)."""
-    rows = Position.objects.select_for_update(of=("self",)).annotate(reserved=_reserved_subquery())
-    if position_id is not None:
-        position = rows.filter(pk=position_id).first()
-        if position is None:
-            raise ObjectNotFound(f"position {position_id} not found")
-        require_open(position)
-        return position
-    position = rows.filter(**key, status=PositionStatus.OPEN).first()
-    if position is None:
+    """The open position, locked for the close."""
+    where = {"pk": position_id} if position_id is not None else {**key, "status": PositionStatus.OPEN}
+    found = db.select(Position, where=where, lock=True, limit=1)
+    if not found and position_id is not None:
+        raise ObjectNotFound(f"position {position_id} not found")
+    if not found:
         raise ObjectNotFound(f"no open {key['side']} position of {key['user_id']} on {key['exchange']} {key['symbol']}")
-    return position
+    require_open(found[0])
+    return found[0]
 
 
 def require_open(position: Position) -> None:
@@ -217,8 +211,10 @@ def require_open(position: Position) -> None:
 
 
 def _closable(position: Position, requested: Decimal | None) -> Decimal:
-    reserved = getattr(position, "reserved", None)
-    available = position.size - (reserved_quantity(position) if reserved is None else reserved)
+    # Read after the lock, in a statement of its own: a statement's snapshot is taken when it
+    # starts, so a subquery of the locking statement would miss the closing order a concurrent
+    # close committed while this one waited for the lock.
+    available = position.size - reserved_quantity(position)
     quantity = available if requested is None else requested
     if available <= 0 or quantity > available:
         raise InsufficientPosition(
@@ -228,29 +224,13 @@ def _closable(position: Position, requested: Decimal | None) -> Decimal:
     return quantity
 
 
-def _live_closing_orders() -> QuerySet[Order]:
-    return Order.objects.filter(role=OrderRole.CLOSE, reduce_only=True, status__in=list(LIVE_ORDER_STATUSES))
-
-
 def reserved_quantity(position: Position) -> Decimal:
     """Quantity already being closed by live closing orders (protective orders do not reserve)."""
-    live = _live_closing_orders().filter(position=position).only("quantity", "filled_qty")
-    return sum((order.quantity - order.filled_qty for order in live), ZERO)
-
-
-def _reserved_subquery() -> Coalesce:
-    """``reserved_quantity`` as a subquery, so it is read with the position's lock."""
-    money = DecimalField(max_digits=20, decimal_places=8)
-    open_part = ExpressionWrapper(F("quantity") - F("filled_qty"), output_field=money)
-    totals = (
-        _live_closing_orders()
-        .filter(position=OuterRef("pk"))
-        .order_by()
-        .values("position")
-        .annotate(total=Sum(open_part))
-        .values("total")
+    live = db.select(
+        Order,
+        where={"position_id": position.pk, "role": OrderRole.CLOSE, "status__in": sorted(LIVE_ORDER_STATUSES)},
     )
-    return Coalesce(Subquery(totals), Value(ZERO), output_field=money)
+    return sum((order.quantity - order.filled_qty for order in live if order.reduce_only), ZERO)
 
 
 def _close_spec(position: Position, quantity: Decimal, reason: str, client_order_id: Any) -> OrderSpec:

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from redis.exceptions import RedisError
 
 from positions.models import Position
-from tradingcore import dto, validation
+from tradingcore import db, dto, validation
 from tradingcore.enums import Exchange, PositionSide, PositionStatus
 from tradingcore.exchange import instruments
 from tradingcore.models import OutboxEntry
@@ -31,9 +31,10 @@ def open_position_row(
     user_id: str, exchange: Exchange | str, symbol: str, side: PositionSide | str, grid_level: int | None
 ) -> Position | None:
     """The open position of one key (native symbol), or None."""
-    return Position.objects.filter(
-        user_id=user_id, exchange=exchange, symbol=symbol, side=side, grid_level=grid_level, status=PositionStatus.OPEN
-    ).first()
+    key = {"user_id": user_id, "exchange": exchange, "symbol": symbol, "side": side, "grid_level": grid_level,
+           "status": PositionStatus.OPEN}  # fmt: skip
+    found = db.select(Position, where=key, limit=1)
+    return found[0] if found else None
 
 
 def position_queryset(

@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from tradingcore import db
 from tradingcore.decimals import ZERO, quantize, quantize_precise, to_decimal
 from tradingcore.enums import Exchange, Liquidity, OrderSide, OrderStatus, OrderType, PositionSide, TimeInForce
 from tradingcore.exchange.base import MarketInfo
@@ -83,12 +84,12 @@ def lock_book(exchange: Exchange, symbol: str) -> PaperMark:
     when the row exists (the common case); a missing row is inserted (a concurrent insert of the
     same market is ignored, not an error) and then locked.
     """
-    books = PaperMark.objects.select_for_update().filter(exchange=exchange.value, symbol=symbol)
-    book = books.first()
-    if book is None:
+    key = {"exchange": exchange.value, "symbol": symbol}
+    books = db.select(PaperMark, where=key, lock=True)
+    if not books:
         PaperMark.objects.bulk_create([PaperMark(exchange=exchange.value, symbol=symbol)], ignore_conflicts=True)
-        book = books.get()
-    return book
+        books = db.select(PaperMark, where=key, lock=True)
+    return books[0]
 
 
 # ---------------------------------------------------------------------------------------------

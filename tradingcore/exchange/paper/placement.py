@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from tradingcore import db
 from tradingcore.decimals import quantize, storable, to_decimal
 from tradingcore.enums import MarginMode, OrderSide, OrderStatus, OrderType, PositionSide, TimeInForce
 from tradingcore.exceptions import InvalidInput, InvalidOrder, OrderRejected
@@ -254,8 +255,8 @@ def _fill_at_once(order: PaperOrder, market: MarketInfo, mark: Decimal) -> list[
     positions = Positions.lock(order)
     _check_reducible(order, positions.size)
     fill = engine.fill_in_full(order, market, mark, positions)
-    order.save()  # first: a taken client order id fails here, before anything else is written
-    fill.save()
+    db.insert_rows([order])  # first: a taken client order id fails here, before anything else is written
+    db.insert_rows([fill])
     positions.save()
     return [fill]
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from tradingcore import db
 from tradingcore.decimals import ZERO, quantize, quantize_precise
 from tradingcore.enums import OrderSide, PositionSide
 from tradingcore.models import PaperOrder, PaperPosition
@@ -60,13 +61,9 @@ class Positions:
     @classmethod
     def lock(cls, order: PaperOrder) -> Positions:
         """Read, locked (``select_for_update``), the rows ``order`` may change: one statement."""
-        rows = PaperPosition.objects.select_for_update().filter(
-            user_id=order.user_id,
-            exchange=order.exchange,
-            symbol=order.symbol,
-            side__in=[side.value for side in touched_sides(order)],
-        )
-        return cls(order, rows)
+        key = {"user_id": order.user_id, "exchange": order.exchange, "symbol": order.symbol,
+               "side__in": [side.value for side in touched_sides(order)]}  # fmt: skip
+        return cls(order, db.select(PaperPosition, where=key, lock=True))
 
     def size(self, side: PositionSide) -> Decimal:
         """The current size of one side in base currency (0 when there is no row)."""
@@ -123,10 +120,5 @@ class Positions:
         as Django inserts rows with and without a primary key apart); nothing when no row changed."""
         if not self._changed:
             return
-        PaperPosition.objects.bulk_create(
-            list(self._changed.values()),
-            update_conflicts=True,
-            unique_fields=_UNIQUE_FIELDS,
-            update_fields=_STATE_FIELDS,
-        )
+        db.upsert_rows(list(self._changed.values()), unique_fields=_UNIQUE_FIELDS, update_fields=_STATE_FIELDS)
         self._changed.clear()
