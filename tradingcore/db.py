@@ -34,7 +34,6 @@ from typing import Any
 
 from django.db import connections, models, transaction
 from django.db.models.query import get_related_populators
-from django.db.models.sql import InsertQuery
 
 _lock = threading.Lock()
 _cache: dict[Hashable, Any] = {}
@@ -215,8 +214,26 @@ def _combined_sql(updated: Sequence[models.Model], groups: list[Group], using: s
     return f"WITH {', '.join(parts)} {' UNION ALL '.join(selects)}"
 
 
+Column = tuple["models.Field[Any, Any]", str, tuple[type, ...]]  # field, attribute name, plain value types
+
+
 def _update_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     return [field for field in model._meta.local_concrete_fields if not field.primary_key and not field.generated]
+
+
+def _columns(model: type[models.Model], kind: str) -> list[Column]:
+    """The columns an UPDATE (``kind`` "update") or an INSERT with / without the key writes."""
+
+    def build() -> list[Column]:
+        opts = model._meta
+        if kind == "update":
+            fields = _update_fields(model)
+        else:
+            skip_pk = kind == "insert" and bool(opts.pk.db_returning)
+            fields = [f for f in opts.concrete_fields if not f.generated and not (skip_pk and f.primary_key)]
+        return [(field, field.attname, plain_types(field)) for field in fields]
+
+    return _cached(("columns", model, kind), build)  # type: ignore[no-any-return]
 
 
 def _update_sql(model: type[models.Model], using: str) -> str:
@@ -237,7 +254,6 @@ _PLAIN_TYPES: tuple[tuple[type[models.Field[Any, Any]], tuple[type, ...]], ...] 
     (models.BigAutoField, (int,)),
     (models.IntegerField, (int,)),
 )
-_plain_fields: dict[models.Field[Any, Any], tuple[type, ...]] = {}
 
 
 def plain_types(field: models.Field[Any, Any]) -> tuple[type, ...]:
@@ -254,12 +270,15 @@ def plain_types(field: models.Field[Any, Any]) -> tuple[type, ...]:
 
 
 def _field_value(field: models.Field[Any, Any], row: models.Model, add: bool, connection: Any) -> Any:
-    """What Django's ``save()`` sends for ``field`` of ``row``, without its overhead for a plain value
-    (a None is sent as None by every field but JSON ones, which are never plain)."""
-    value = getattr(row, field.attname)
-    types = _plain_fields.get(field)
-    if types is None:
-        types = _plain_fields[field] = plain_types(field)
+    """What Django's ``save()`` sends for ``field`` of ``row`` (see ``_values``)."""
+    return _value((field, field.attname, plain_types(field)), row, add, connection)
+
+
+def _value(column: Column, row: models.Model, add: bool, connection: Any) -> Any:
+    """What Django's ``save()`` sends for one column of ``row``, without its overhead for a plain
+    value (a None is sent as None by every field but JSON ones, which are never plain)."""
+    field, attname, types = column
+    value = getattr(row, attname)
     if types and (value is None or (type(value) in types and not _naive(value))):
         return value
     return field.get_db_prep_save(field.pre_save(row, add), connection)
@@ -271,7 +290,7 @@ def _naive(value: Any) -> bool:
 
 def _update_params(row: models.Model, using: str) -> list[Any]:
     connection = connections[using]
-    values = [_field_value(field, row, False, connection) for field in _update_fields(type(row))]
+    values = [_value(column, row, False, connection) for column in _columns(type(row), "update")]
     return [*values, _prep(row._meta.pk, row.pk, connection)]
 
 
@@ -283,20 +302,21 @@ def _prepare_for_insert(objs: list[models.Model]) -> None:
             obj.pk = opts.pk.get_pk_value_on_save(obj)
 
 
+def _skips_pk(model: type[models.Model], objs: Sequence[models.Model], with_pk: bool | None) -> bool:
+    """Whether an INSERT of ``objs`` leaves an auto-increment key to the database: when no row has
+    one (or as ``with_pk`` says)."""
+    if not model._meta.pk.db_returning:
+        return False
+    return all(obj.pk is None for obj in objs) if with_pk is None else not with_pk
+
+
 def _insert_fields(
     model: type[models.Model], objs: Sequence[models.Model], *, with_pk: bool | None = None
 ) -> list[models.Field[Any, Any]]:
-    """The columns an INSERT of ``objs`` writes: an auto-increment key only when every row has one
-    (or as ``with_pk`` says)."""
-    opts = model._meta
-    auto_pk = opts.pk.db_returning and all(obj.pk is None for obj in objs) if with_pk is None else not with_pk
-    return [field for field in opts.concrete_fields if not field.generated and not (auto_pk and field.primary_key)]
+    """The fields an INSERT of ``objs`` writes."""
+    kind = "insert" if _skips_pk(model, objs, with_pk) else "insert_pk"
+    return [field for field, _, _ in _columns(model, kind)]
 
-
-def _insert_compiler(model: type[models.Model], objs: Sequence[models.Model], using: str) -> Any:
-    query = InsertQuery(model)
-    query.insert_values(_insert_fields(model, objs), list(objs), raw=False)
-    return query.get_compiler(using=using)
 
 
 def _plain_insert_sql(
@@ -320,8 +340,8 @@ def _insert_params(
     model: type[models.Model], objs: Sequence[models.Model], using: str, *, with_pk: bool | None = None
 ) -> list[Any]:
     connection = connections[using]
-    fields = _insert_fields(model, objs, with_pk=with_pk)
-    values = [_field_value(field, obj, True, connection) for obj in objs for field in fields]
+    columns = _columns(model, "insert" if _skips_pk(model, objs, with_pk) else "insert_pk")
+    values = [_value(column, obj, True, connection) for obj in objs for column in columns]
     if any(hasattr(value, "resolve_expression") for value in values):
         raise ValueError(f"{model.__name__}: an expression (a database default?) cannot be bound as a parameter")
     return values
