@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from orders import hooks, sync
 from orders.models import Order
@@ -38,6 +39,7 @@ class PassReport:
     marks_refreshed: int = 0
     outbox_drained: int = 0
     projection_rebuilt: bool = False
+    projection_current: bool = False
 
 
 def claim_orders(*, batch: int, lease: timedelta) -> list[Order]:
@@ -82,7 +84,16 @@ def run_pass(*, batch: int = 200, interval: float = 2.0, refresh_marks: bool = T
         report.marks_refreshed = hooks.run_periodic(ACTOR)
     report.outbox_drained = outbox.drain_outbox()
     report.projection_rebuilt = rebuild.rebuild_if_lost()
+    report.projection_current = _confirm_current()
     return report
+
+
+def _confirm_current() -> bool:
+    try:
+        return outbox.confirm_current_if_caught_up()
+    except RedisError as exc:
+        logger.warning("watch_orders: redis unavailable: %s", exc)
+        return False
 
 
 def run_forever(stop: threading.Event, *, interval: float = 2.0, batch: int = 200) -> None:

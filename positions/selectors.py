@@ -1,9 +1,9 @@
 """Read paths for positions. Lookups work with or without a symbol (unlike the seed's).
 
 Open positions of a user on one exchange are served from the Redis projection when it can be
-trusted (``tradingcore.redis.reader``): Redis holds the whole projection and no change of that
-user is still waiting in the outbox. Otherwise, and for every other question, PostgreSQL answers.
-A reader never sees a state older than its own last write.
+trusted (``tradingcore.redis.reader``: confirmed current, and no projection of that user failed
+in this process since). Otherwise, and for every other question, PostgreSQL answers. A reader
+never sees a state older than its own last write.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from positions.models import Position
 from tradingcore import db, dto, validation
 from tradingcore.enums import Exchange, PositionSide, PositionStatus
 from tradingcore.exchange import instruments
-from tradingcore.models import OutboxEntry
-from tradingcore.redis import outbox, reader
+from tradingcore.redis import reader
 from tradingcore.selectors import of_market, owned_row
 
 
@@ -62,7 +61,7 @@ def get_positions(**filters: Any) -> list[dto.Position]:
     question = _projection_question(filters)
     if question is not None:
         try:
-            found = None if outbox.has_pending(question["user_id"]) else reader.open_positions(**question)
+            found = reader.open_positions(**question)
         except RedisError:
             found = None
         if found is not None:
@@ -76,8 +75,7 @@ async def aget_positions(**filters: Any) -> list[dto.Position]:
     question = _projection_question(filters)
     if question is not None:
         try:
-            behind = await OutboxEntry.objects.filter(user_id=question["user_id"]).aexists()
-            found = None if behind else await reader.aopen_positions(**question)
+            found = await reader.aopen_positions(**question)
         except RedisError:
             found = None
         if found is not None:

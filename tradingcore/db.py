@@ -318,7 +318,6 @@ def _insert_fields(
     return [field for field, _, _ in _columns(model, kind)]
 
 
-
 def _plain_insert_sql(
     model: type[models.Model], objs: Sequence[models.Model], using: str, *, with_pk: bool | None = None
 ) -> str:

@@ -19,7 +19,8 @@ from typing import Any
 from tradingcore.enums import Exchange, PositionSide
 
 POSITIONS_ACTIVE = "positions:active"
-PROJECTION_SYNCED = "projection:synced"
+PROJECTION_BUILT = "projection:built"
+PROJECTION_CURRENT = "projection:current"
 POSITION_SCAN_PATTERN = "positions:*"
 ORDER_SCAN_PATTERN = "orders:*"
 
@@ -88,10 +89,16 @@ def events(user_id: str) -> str:
 # -- the projection's own bookkeeping -------------------------------------------------------------
 
 
-def projection_synced() -> str:
+def projection_built() -> str:
     """Set by a full rebuild: Redis holds the whole projection. Missing (a Redis that lost its data,
-    a new deployment) means readers must use PostgreSQL until the next rebuild."""
-    return PROJECTION_SYNCED
+    a new deployment) makes the fill watcher rebuild it."""
+    return PROJECTION_BUILT
+
+
+def projection_current() -> str:
+    """Epoch milliseconds at which no change was found waiting to be projected; expires unless
+    confirmed again. Readers trust the projection only while it is there (``reader``)."""
+    return PROJECTION_CURRENT
 
 
 def projection_version(kind: str, entity_id: Any) -> str:

@@ -1,12 +1,12 @@
 """Transactional outbox of the Redis projection (SPEC 6.4): no write lost, no request failed by Redis.
 
-Write path of every service::
+Write path of every service (``tradingcore.changeset.ChangeSet.save`` does the last steps)::
 
     with transaction.atomic():
         ...lock rows, change them, build the event rows...
         changes = [orders.projection.change(order, "filled"), positions.projection.change(...)]
         entries = outbox.entries(changes)
-        insert_rows([*new_rows, *events, *entries])     # one statement
+        write_rows(updated=[...], inserted=[*new_rows, *events, *entries])     # one statement
         outbox.publish_after_commit(changes, entries)
 
 After commit the changes are projected at once from the DTOs in hand (one MULTI/EXEC) and their
@@ -18,6 +18,11 @@ and the ``drain_outbox`` command) projects them later from the current database 
 one MULTI/EXEC. The order placement uses it so an order saved ``pending``, sent, then filled costs
 one Redis round trip, not two; the pending order's outbox row keeps it safe meanwhile.
 
+Readers trust Redis only while the projection is confirmed current (``projection:current``, kept
+alive by the watcher while no row failed or waited long: ``confirm_current_if_caught_up``), and a
+process whose own projection of a user failed reads that user from PostgreSQL until then
+(``behind_here``).
+
 Delivery is at least once, in id order per drainer; every block carries the entity's version, so
 a replayed row never overwrites newer state. Drainers claim rows with ``SELECT ... FOR UPDATE SKIP
 LOCKED`` plus a session-level advisory lock (``locks.try_claim_outbox``) held while Redis is
@@ -28,18 +33,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import connections, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from tradingcore import locks
 from tradingcore.db import insert_rows
 from tradingcore.models import OutboxEntry
-from tradingcore.redis import projector, sources
+from tradingcore.redis import keys, projector, sources
 from tradingcore.redis.plan import Change, OrderChange, PositionChange
 
 logger = logging.getLogger(__name__)
@@ -121,11 +129,11 @@ def publish_now(changes: Sequence[Change], rows: Sequence[OutboxEntry]) -> bool:
         projector.publish(changes, outbox_ids=ids)
     except RedisError as exc:
         logger.warning("redis projection failed, %d outbox row(s) kept: %s", len(ids), exc)
-        _note_failure(ids, exc)
+        _note_failure(rows, exc)
         return False
     except Exception as exc:
         logger.exception("projection failed, %d outbox row(s) kept", len(ids))
-        _note_failure(ids, exc)
+        _note_failure(rows, exc)
         return False
     delete_entries(ids)
     return True
@@ -142,13 +150,51 @@ def delete_entries(entry_ids: Sequence[int], *, using: str = "default") -> None:
         )
 
 
-def _note_failure(entry_ids: Sequence[int], exc: BaseException) -> None:
-    """Count the failed attempt in one short statement (never inside the caller's transaction)."""
+def _note_failure(rows: Sequence[OutboxEntry], exc: BaseException) -> None:
+    """Remember that these users' projection is behind (for this process's readers) and count the
+    failed attempt in one short statement (never inside the caller's transaction)."""
+    failed_at = int(time.time() * 1000)
+    for row in rows:
+        _behind[row.user_id] = failed_at
     text = f"{type(exc).__name__}: {exc}"[:_ERROR_TEXT_LIMIT]
+    entry_ids = [row.pk for row in rows]
     try:
-        OutboxEntry.objects.filter(pk__in=list(entry_ids)).update(attempts=F("attempts") + 1, last_error=text)
+        OutboxEntry.objects.filter(pk__in=entry_ids).update(attempts=F("attempts") + 1, last_error=text)
     except Exception:
-        logger.exception("could not record the failure of outbox rows %s", list(entry_ids))
+        logger.exception("could not record the failure of outbox rows %s", entry_ids)
+
+
+# -- is the projection current? ----------------------------------------------------------------------
+
+# Users whose projection failed in this process, with when (epoch ms): their reads go to
+# PostgreSQL until the projection is confirmed current after that moment.
+_behind: dict[str, int] = {}
+STUCK_AFTER = timedelta(seconds=5)
+
+
+def behind_here(user_id: str, current_since_ms: int) -> bool:
+    """Whether this process failed to project a change of ``user_id`` after the projection was
+    last confirmed current (``current_since_ms``): then Redis may not show that change yet."""
+    failed_at = _behind.get(user_id)
+    if failed_at is None:
+        return False
+    if failed_at < current_since_ms:
+        _behind.pop(user_id, None)
+        return False
+    return True
+
+
+def confirm_current_if_caught_up() -> bool:
+    """Mark the projection current when no outbox row has failed or waited past ``STUCK_AFTER``
+    (rows of changes being projected right now are younger) and the projection is built; returns
+    whether it did. The fill watcher calls it on every pass."""
+    stuck = Q(attempts__gt=0) | Q(created_at__lt=timezone.now() - STUCK_AFTER)
+    if OutboxEntry.objects.filter(stuck).exists():
+        return False
+    if not projector.redis_client().exists(keys.projection_built()):
+        return False
+    projector.confirm_current()
+    return True
 
 
 # -- state of the outbox -----------------------------------------------------------------------------
@@ -157,13 +203,6 @@ def _note_failure(entry_ids: Sequence[int], exc: BaseException) -> None:
 def pending_count() -> int:
     """How many outbox rows wait to be published (the outbox depth)."""
     return OutboxEntry.objects.count()
-
-
-def has_pending(user_id: str, *, using: str = "default") -> bool:
-    """Whether some change of ``user_id`` is committed but not yet projected (Redis is behind)."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {OutboxEntry._meta.db_table} WHERE user_id = %s LIMIT 1", [user_id])
-        return cursor.fetchone() is not None
 
 
 # -- the drain ---------------------------------------------------------------------------------------
@@ -229,11 +268,11 @@ def _publish_claimed(claimed: list[OutboxEntry]) -> tuple[int, bool]:
                 done += int(publish(entry))
             except RedisError as exc:
                 logger.warning("outbox drain stopped at #%s, redis unavailable: %s", entry.pk, exc)
-                _note_failure([entry.pk], exc)
+                _note_failure([entry], exc)
                 return done, True
             except Exception as exc:
                 logger.exception("outbox #%s could not be published", entry.pk)
-                _note_failure([entry.pk], exc)
+                _note_failure([entry], exc)
             finally:
                 locks.release_outbox(entry.pk)
     finally:

@@ -156,6 +156,18 @@ def _forget(kind: str, entity_id: Any) -> None:
         redis_client().delete(keys.order(entity_id))
 
 
-def mark_synced(*, client: Redis | None = None) -> None:
+CURRENT_TTL_SECONDS = 10
+
+
+def mark_built(*, client: Redis | None = None) -> None:
     """Record that Redis holds the whole projection (after a full rebuild)."""
-    (client or redis_client()).set(keys.projection_synced(), timezone.now().isoformat())
+    (client or redis_client()).set(keys.projection_built(), timezone.now().isoformat())
+
+
+def confirm_current(*, client: Redis | None = None) -> None:
+    """Record that no change waits to be projected, for ``CURRENT_TTL_SECONDS`` (see ``reader``).
+
+    Call it only when the outbox holds no failed and no stale row and the projection is built.
+    """
+    now_ms = int(timezone.now().timestamp() * 1000)
+    (client or redis_client()).set(keys.projection_current(), str(now_ms), ex=CURRENT_TTL_SECONDS)

@@ -2,10 +2,11 @@
 
 The seeds read positions from Redis; so do we, when Redis can be trusted: ``read.lua`` fetches
 every open position hash of a user on one exchange in one round trip (through the
-``positions:slots`` map), or answers None when Redis does not hold the whole projection
-(``projection:synced`` missing: a new deployment, or a Redis that lost its data). The caller then
-reads PostgreSQL, as it must also do while the user has changes not yet projected
-(``outbox.has_pending``): a reader never sees a state older than its own last write.
+``positions:slots`` map), or answers None when the projection is not confirmed current
+(``projection:current`` missing: a new deployment, a Redis that lost its data, a projection that
+failed and was not caught up yet, a watcher that stopped). None also when this process failed to
+project a change of that user since the last confirmation (``outbox.behind_here``). The caller
+then reads PostgreSQL: a reader never sees a state older than its own last write.
 
 Values are decoded without pydantic validation (``codec.decode_position_fast``): they were
 encoded by ``codec`` from validated DTOs. The async client (redis.asyncio) is kept per event loop,
@@ -25,7 +26,7 @@ from redis import asyncio as redis_asyncio
 from redis.commands.core import AsyncScript, Script
 
 from tradingcore import dto
-from tradingcore.redis import codec, keys
+from tradingcore.redis import codec, keys, outbox
 from tradingcore.redis.projector import redis_client
 
 READ_SCRIPT = Path(__file__).with_name("read.lua")
@@ -52,18 +53,18 @@ def _script() -> Script:
     return script
 
 
-def _decode(rows: list[list[str]] | None) -> list[dto.Position] | None:
-    if rows is None:
+def _decode(user_id: str, answer: list[Any] | None) -> list[dto.Position] | None:
+    if answer is None or outbox.behind_here(user_id, int(answer[0])):
         return None
-    positions = [codec.decode_position_fast(dict(zip(row[::2], row[1::2], strict=True))) for row in rows]
+    positions = [codec.decode_position_fast(dict(zip(row[::2], row[1::2], strict=True))) for row in answer[1:]]
     return sorted(positions, key=lambda p: (p.created_at, str(p.id)), reverse=True)
 
 
 def open_positions(user_id: str, exchange: str, symbol: str | None = None) -> list[dto.Position] | None:
     """The user's open positions on ``exchange`` (of ``symbol``, a native id, if given), newest
     first; None when the projection cannot answer. Raises ``RedisError`` when Redis fails."""
-    script_keys = [keys.projection_synced(), keys.position_slots(user_id, exchange)]
-    return _decode(_script()(keys=script_keys, args=[_key_prefix(user_id, exchange, symbol)]))
+    script_keys = [keys.projection_current(), keys.position_slots(user_id, exchange)]
+    return _decode(user_id, _script()(keys=script_keys, args=[_key_prefix(user_id, exchange, symbol)]))
 
 
 _async_scripts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScript] = weakref.WeakKeyDictionary()
@@ -81,6 +82,6 @@ def _async_script() -> AsyncScript:
 
 async def aopen_positions(user_id: str, exchange: str, symbol: str | None = None) -> list[dto.Position] | None:
     """Async twin of ``open_positions`` (one client per event loop, never reconnecting)."""
-    script_keys = [keys.projection_synced(), keys.position_slots(user_id, exchange)]
-    rows: Any = await _async_script()(keys=script_keys, args=[_key_prefix(user_id, exchange, symbol)])
-    return _decode(rows)
+    script_keys = [keys.projection_current(), keys.position_slots(user_id, exchange)]
+    answer: Any = await _async_script()(keys=script_keys, args=[_key_prefix(user_id, exchange, symbol)])
+    return _decode(user_id, answer)

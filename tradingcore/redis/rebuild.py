@@ -4,7 +4,8 @@ Every user's desired states (``plan.user_states``) are written in one MULTI/EXEC
 the entities' versions, then the unified key space is scanned and what has no live row behind it
 is deleted. Legacy keys are only written for entities PostgreSQL knows, and in hashes and lists
 shared with the legacy bots only our fields and items are touched. A full rebuild ends by marking
-Redis as holding the whole projection (``projection:synced``), which lets readers use it.
+Redis as holding the whole projection (``projection:built``) and current (``projection:current``),
+which lets readers use it.
 Never inside a database transaction.
 """
 
@@ -18,7 +19,13 @@ from redis.exceptions import RedisError
 
 from tradingcore.redis import keys, sources
 from tradingcore.redis.plan import HashState, Layouts, ListState, SetState, State
-from tradingcore.redis.projector import apply_states, assert_outside_transaction, mark_synced, redis_client
+from tradingcore.redis.projector import (
+    apply_states,
+    assert_outside_transaction,
+    confirm_current,
+    mark_built,
+    redis_client,
+)
 from tradingcore.redis.verify import Progress, Report, _identity, desired_states, scan_stale
 
 logger = logging.getLogger(__name__)
@@ -27,7 +34,7 @@ logger = logging.getLogger(__name__)
 def rebuild(*, user_ids: Iterable[str] | None = None, progress: Progress = _identity) -> Report:
     """Rewrite the projection of every user (or of ``user_ids``) and delete stale unified keys.
 
-    The stale scan and the synced mark need a full rebuild with the unified layout on. Raises
+    The stale scan and the marks need a full rebuild with the unified layout on. Raises
     ``RedisError`` when Redis fails and ``ProjectionInTransactionError`` inside a transaction.
     """
     assert_outside_transaction()
@@ -42,7 +49,8 @@ def rebuild(*, user_ids: Iterable[str] | None = None, progress: Progress = _iden
         report.keys_removed += sum(1 for state in wanted.states if not _has_content(state))
     if layouts.unified and user_ids is None:
         _, report.stale_keys, report.stale_members = scan_stale(delete=True)
-        mark_synced()
+        mark_built()
+        confirm_current()
     return report
 
 
@@ -56,14 +64,14 @@ def _has_content(state: State) -> bool:
 
 
 def rebuild_if_lost() -> bool:
-    """Rebuild the whole projection when Redis does not hold it (no ``projection:synced`` mark: a
+    """Rebuild the whole projection when Redis does not hold it (no ``projection:built`` mark: a
     new deployment, or a Redis that restarted without its data); returns whether it did. Readers
     use PostgreSQL until then. Raises like ``rebuild``."""
     try:
-        if not Layouts.from_settings().unified or redis_client().exists(keys.projection_synced()):
+        if not Layouts.from_settings().unified or redis_client().exists(keys.projection_built()):
             return False
     except RedisError:
         return False  # Redis is down: the outbox keeps the work, and this runs again next pass
-    logger.warning("the Redis projection is missing (no %s): rebuilding it", keys.projection_synced())
+    logger.warning("the Redis projection is missing (no %s): rebuilding it", keys.projection_built())
     rebuild()
     return True
