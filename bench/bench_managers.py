@@ -261,8 +261,9 @@ def reads(bench: Bench) -> None:
     ours_user, anchor_user = bench.user("read"), bench.user("anchor")
     for side in ("long", "short"):
         bench.positions.open_position(**market(ours_user), side=side, size=UNIT)
+    watcher_pass()  # first: a rebuild would remove the anchor's keys, which have no row behind them
+    for side in ("long", "short"):
         anchor.write_position(anchor.sync_client(bench.redis_url), anchor_twin(anchor_user, side))
-    watcher_pass()
     check_reads(bench, ours_user, anchor_user)
     rows = [bench.measure("reads", case) for case in read_cases(bench, ours_user, anchor_user)]
     report.print_table("Reads: one symbol, a long and a short open (ours vs the seeds' Redis read)", rows)

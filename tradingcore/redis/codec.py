@@ -18,7 +18,9 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from tradingcore import pnl as pnl_math
 from tradingcore.decimals import ZERO, plain, quantize
@@ -243,18 +245,65 @@ def decode_position(fields: Mapping[str, str]) -> Position:
 
 
 def decode_position_fast(fields: Mapping[str, str]) -> Position:
-    """``decode_position`` without pydantic validation, for hashes this codec wrote (the read path)."""
-    values = _decode_fields(fields, POSITION_FIELDS, _POSITION_KINDS)
-    totals = {name: values.pop(name) for name in _PNL_FIELDS}
-    info = PnLInfo.model_construct(None, **totals, **_percentages(values, totals["unrealized_pnl"]))
-    values.update(
-        id=uuid.UUID(values["id"]),
-        exchange=Exchange(values["exchange"]),
-        side=PositionSide(values["side"]),
-        status=PositionStatus(values["status"]),
-        margin_mode=MarginMode(values["margin_mode"]),
-    )
-    return Position.model_construct(**values, pnl_info=info)
+    """``decode_position`` without pydantic validation, for hashes this codec wrote (the read path).
+
+    Every value is converted here as ``decode_position`` would (tests/tradingcore/redis/test_codec.py
+    holds the two together); the DTO is then built without validating again.
+    """
+    side, status = PositionSide(fields["side"]), PositionStatus(fields["status"])
+    size, entry, mark = Decimal(fields["size"]), Decimal(fields["entry_price"]), _decimal(fields["current_price"])
+    leverage, unrealized = int(fields["leverage"]), Decimal(fields["unrealized_pnl"])
+    values = {
+        "id": uuid.UUID(fields["id"]),
+        "user_id": fields["user_id"],
+        "exchange": Exchange(fields["exchange"]),
+        "symbol": fields["symbol"],
+        "side": side,
+        "size": size,
+        "entry_price": entry,
+        "current_price": mark,
+        "exit_price": _decimal(fields["exit_price"]),
+        "leverage": leverage,
+        "stop_loss_price": _decimal(fields["stop_loss_price"]),
+        "take_profit_price": _decimal(fields["take_profit_price"]),
+        "liquidation_price": _decimal(fields["liquidation_price"]),
+        "margin_mode": MarginMode(fields["margin_mode"]),
+        "contract_size": _decimal(fields["contract_size"]),
+        "status": status,
+        "grid_level": int(fields["grid_level"]) if fields["grid_level"] else None,
+        "metadata": json.loads(fields["metadata"]),
+        "close_reason": fields["close_reason"],
+        "created_at": datetime.fromisoformat(fields["created_at"]),
+        "updated_at": datetime.fromisoformat(fields["updated_at"]),
+        "closed_at": decode_datetime(fields["closed_at"]),
+    }
+    totals = {
+        "realized_pnl": Decimal(fields["realized_pnl"]),
+        "unrealized_pnl": unrealized,
+        "fees": Decimal(fields["fees"]),
+    }
+    info = _constructed(PnLInfo, {**_PNL_DEFAULTS, **totals, **_percentages(values, unrealized)})
+    values["pnl_info"] = info
+    return _constructed(Position, values)
+
+
+def _decimal(text: str) -> Decimal | None:
+    return Decimal(text) if text else None
+
+
+_PNL_DEFAULTS = {"pnl_percentage": ZERO, "roe_percentage": ZERO}
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _constructed(model: type[_M], values: dict[str, Any]) -> _M:
+    """A model instance holding ``values`` (every field, already of its type), built as pydantic's
+    ``model_construct`` builds one, without going through its handling of defaults."""
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 def encode_order(order: Order) -> dict[str, str]:

@@ -141,6 +141,24 @@ def test_every_position_field_round_trips(position: Position) -> None:
     assert list(fields) == list(codec.POSITION_FIELDS)
 
 
+@given(positions())
+def test_the_read_path_decoder_builds_the_same_dto_as_the_validating_one(position: Position) -> None:
+    fields = codec.encode_position(position)
+
+    fast, validated = codec.decode_position_fast(fields), codec.decode_position(fields)
+
+    assert fast.model_dump() == validated.model_dump()
+    assert {name: type(value) for name, value in dict(fast).items()} == {
+        name: type(value) for name, value in dict(validated).items()
+    }
+    assert (fast.pnl_info.total_pnl, fast.notional_value, fast.is_open) == (
+        validated.pnl_info.total_pnl,
+        validated.notional_value,
+        validated.is_open,
+    )
+    assert codec.encode_position(fast) == fields
+
+
 @given(orders())
 def test_every_order_field_round_trips(order: Order) -> None:
     fields = codec.encode_order(order)
