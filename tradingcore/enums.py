@@ -22,6 +22,9 @@ class DomainChoices(models.TextChoices):
         """Return the member for ``value`` (a member or its value in any case), else raise."""
         if isinstance(value, cls):
             return value
+        member = cls._value2member_map_.get(value)  # the exact value, the common case
+        if member is not None:
+            return member  # type: ignore[return-value]
         if isinstance(value, str):
             lowered = value.strip().lower()
             for member in cls:

@@ -157,3 +157,28 @@ def test_a_stuck_change_keeps_the_projection_unconfirmed(manager: PositionManage
     assert report.outbox_drained >= 1
     assert report.projection_current
     assert manager.get_positions(user_id=USER, exchange="okx")[0].size == D("0.2")
+
+
+def test_a_kept_answer_is_used_only_while_nothing_changed(manager: PositionManager, book: list[dto.Position]) -> None:
+    first = manager.get_positions(user_id=USER, exchange="okx", symbol=BTC)
+    first[0].metadata["mutated_by_the_caller"] = True  # a caller's change never reaches the next caller
+    again = manager.get_positions(user_id=USER, exchange="okx", symbol=BTC)
+    assert [p.model_dump() for p in again] == from_postgres(user_id=USER, exchange="okx", symbol=BTC)
+
+    manager.close_position(book[1].id, size="0.1")  # the position changes: its counter moves on
+
+    after = {p.id: p.size for p in manager.get_positions(user_id=USER, exchange="okx", symbol=BTC)}
+    assert after[book[1].id] == D("0.1")
+
+
+def test_a_rebuild_makes_readers_fetch_again(
+    manager: PositionManager, book: list[dto.Position], redis_client: Any
+) -> None:
+    from tradingcore.redis.rebuild import rebuild
+
+    manager.get_positions(user_id=USER, exchange="okx")
+    redis_client.hset(keys.position(USER, "okx", BTC, "short"), "size", "9")  # a wrong value ...
+    rebuild()  # ... repaired by a rebuild, under a new build token
+
+    [short] = manager.get_positions(user_id=USER, exchange="okx", side="short")
+    assert short.size == D("0.2")

@@ -16,7 +16,7 @@
 --                                                         fields and drop the owner mark (an emptied slot)
 --   {"hdropifowned", key, owner_field}                   delete the hash if it carries our owner field
 --   {"hsetfield", key, field, value} / {"hdelfield", key, field}
---   {"sadd", key, member} / {"srem", key, member} / {"del", key}
+--   {"sadd", key, member} / {"srem", key, member} / {"del", key} / {"incr", key}
 --   {"pexpireat", key, ms} / {"persist", key} / {"expire", key, seconds}
 --   {"lupsert", key, match, item, cap, own}              replace in place the item containing the
 --                                                         text match, else push it at the head; then
@@ -94,6 +94,7 @@ OPS.hdelfield = function(op) redis.call('HDEL', op[2], op[3]) end
 OPS.sadd = function(op) redis.call('SADD', op[2], op[3]) end
 OPS.srem = function(op) redis.call('SREM', op[2], op[3]) end
 OPS.del = function(op) redis.call('DEL', op[2]) end
+OPS.incr = function(op) redis.call('INCR', op[2]) end
 OPS.pexpireat = function(op) redis.call('PEXPIREAT', op[2], op[3]) end
 OPS.persist = function(op) redis.call('PERSIST', op[2]) end
 OPS.expire = function(op) redis.call('EXPIRE', op[2], op[3]) end

@@ -287,6 +287,21 @@ def decode_position_fast(fields: Mapping[str, str]) -> Position:
     return _constructed(Position, values)
 
 
+def copied_position(position: Position) -> Position:
+    """A copy of a decoded position (and of its PnL) that its holder may change freely."""
+    info = _constructed(PnLInfo, dict(position.pnl_info.__dict__))
+    return _constructed(Position, {**position.__dict__, "pnl_info": info, "metadata": _copied(position.metadata)})
+
+
+def _copied(value: Any) -> Any:
+    """A copy of decoded JSON: containers copied all the way down, scalars (immutable) shared."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
+
+
 def _decimal(text: str) -> Decimal | None:
     return Decimal(text) if text else None
 

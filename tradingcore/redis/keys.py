@@ -90,8 +90,8 @@ def events(user_id: str) -> str:
 
 
 def projection_built() -> str:
-    """Set by a full rebuild: Redis holds the whole projection. Missing (a Redis that lost its data,
-    a new deployment) makes the fill watcher rebuild it."""
+    """Set by a full rebuild to a new random token: Redis holds the whole projection. Missing (a
+    Redis that lost its data, a new deployment) makes the fill watcher rebuild it."""
     return PROJECTION_BUILT
 
 
@@ -99,6 +99,12 @@ def projection_current() -> str:
     """Epoch milliseconds at which no change was found waiting to be projected; expires unless
     confirmed again. Readers trust the projection only while it is there (``reader``)."""
     return PROJECTION_CURRENT
+
+
+def positions_version(user_id: str, exchange: Any) -> str:
+    """A counter raised with every change of the user's open positions on one exchange, in the same
+    MULTI/EXEC: a reader that holds the positions of an unchanged counter need not fetch them again."""
+    return f"projection:positions:{user_id}:{_text(exchange)}"
 
 
 def projection_version(kind: str, entity_id: Any) -> str:

@@ -233,12 +233,14 @@ def _unified_position_ops(position: dto.Position) -> list[list[Any]]:
     pid, user_id, exchange = str(position.id), position.user_id, position.exchange
     slot = _slot_key(position)
     index, slots = keys.position_index(user_id, exchange), keys.position_slots(user_id, exchange)
+    version = ["incr", keys.positions_version(user_id, exchange)]
     if is_open(position):
         return [
             ["hclaim", slot, "id", pid, _flat(codec.encode_position(position)), []],
             ["sadd", index, pid],
             ["sadd", keys.positions_active(), pid],
             ["hsetfield", slots, pid, slot],
+            version,
         ]
     history = keys.position_history(user_id, exchange)
     item = codec.position_history_item(position)
@@ -248,6 +250,7 @@ def _unified_position_ops(position: dto.Position) -> list[list[Any]]:
         ["srem", keys.positions_active(), pid],
         ["hdelfield", slots, pid],
         ["lupsert", history, _history_match(position), item, HISTORY_CAP, ""],
+        version,
     ]
 
 
@@ -446,10 +449,12 @@ class UserSnapshot:
 
 @dataclass
 class UserStates:
-    """The desired content of every key of one user, plus global-set memberships."""
+    """The desired content of every key of one user, plus global-set memberships and the position
+    counters (``keys.positions_version``) that writing them must raise."""
 
     states: list[State] = field(default_factory=list)
     memberships: list[Membership] = field(default_factory=list)
+    counters: list[str] = field(default_factory=list)
 
 
 def oldest(positions: Iterable[dto.Position]) -> dto.Position | None:
@@ -476,6 +481,7 @@ def _unified_position_states(snapshot: UserSnapshot, result: UserStates) -> None
         result.states.append(HashState(_slot_key(position), codec.encode_position(position)))
         result.memberships.append(Membership(keys.positions_active(), str(position.id), True))
     for exchange in snapshot.exchanges:
+        result.counters.append(keys.positions_version(snapshot.user_id, exchange))
         mine = [p for p in facts.open_positions if p.exchange == exchange]
         index = keys.position_index(snapshot.user_id, exchange)
         result.states.append(SetState(index, frozenset(str(p.id) for p in mine)))

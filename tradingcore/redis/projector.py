@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -115,13 +116,18 @@ def apply_blocks(blocks: Sequence[Block], *, client: Redis | None = None) -> int
 
 
 def apply_states(
-    states: Sequence[State], *, versions: dict[str, int] | None = None, memberships: Sequence[Membership] = ()
+    states: Sequence[State],
+    *,
+    versions: dict[str, int] | None = None,
+    memberships: Sequence[Membership] = (),
+    counters: Sequence[str] = (),
 ) -> None:
-    """Make Redis hold ``states`` and ``memberships`` (rebuild), with the entities' versions, in one
-    MULTI/EXEC."""
+    """Make Redis hold ``states`` and ``memberships`` (rebuild), with the entities' versions, and
+    raise ``counters``, in one MULTI/EXEC."""
     assert_outside_transaction()
     block = Block(vkey="", version=0, ops=[op for state in states for op in state_ops(state)])
     block.ops += [["sadd" if m.present else "srem", m.key, m.member] for m in memberships]
+    block.ops += [["incr", counter] for counter in counters]
     block.ops += [["setversion", vkey, version] for vkey, version in (versions or {}).items()]
     apply_blocks([block])
 
@@ -160,8 +166,9 @@ CURRENT_TTL_SECONDS = 10
 
 
 def mark_built(*, client: Redis | None = None) -> None:
-    """Record that Redis holds the whole projection (after a full rebuild)."""
-    (client or redis_client()).set(keys.projection_built(), timezone.now().isoformat())
+    """Record that Redis holds the whole projection (after a full rebuild), under a new token: what
+    a reader kept from an earlier build (``reader``) is no longer taken for current."""
+    (client or redis_client()).set(keys.projection_built(), f"{timezone.now().isoformat()} {uuid.uuid4().hex}")
 
 
 def confirm_current(*, client: Redis | None = None) -> None:

@@ -8,16 +8,24 @@ failed and was not caught up yet, a watcher that stopped). None also when this p
 project a change of that user since the last confirmation (``outbox.behind_here``). The caller
 then reads PostgreSQL: a reader never sees a state older than its own last write.
 
-Values are decoded without pydantic validation (``codec.decode_position_fast``): they were
-encoded by ``codec`` from validated DTOs. The async client (redis.asyncio) is kept per event loop,
-so an async reader never reconnects.
+Every change of a user's open positions raises a counter in the same MULTI/EXEC
+(``keys.positions_version``). The reader keeps the positions it decoded with the counter and the
+build token they came with; the next read first asks Redis for the mark, the token and the
+counter alone (one MGET, atomic): when they are unchanged the kept positions are returned (as
+copies), which is the common case of a bot polling positions that did not change. Values are
+decoded without pydantic validation (``codec.decode_position_fast``): they were encoded by
+``codec`` from validated DTOs. The async client (redis.asyncio) is kept per event loop, so an
+async reader never reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +38,18 @@ from tradingcore.redis import codec, keys, outbox
 from tradingcore.redis.projector import redis_client
 
 READ_SCRIPT = Path(__file__).with_name("read.lua")
+KEPT_ANSWERS = 10_000
+
+
+@dataclass(frozen=True)
+class _Kept:
+    built: str
+    counter: str
+    positions: tuple[dto.Position, ...]
+
+
+_kept: OrderedDict[tuple[str, str, str], _Kept] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 def _key_prefix(user_id: str, exchange: str, symbol: str | None) -> str:
@@ -53,18 +73,59 @@ def _script() -> Script:
     return script
 
 
-def _decode(user_id: str, answer: list[Any] | None) -> list[dto.Position] | None:
-    if answer is None or outbox.behind_here(user_id, int(answer[0])):
+def _keys(user_id: str, exchange: str) -> list[str]:
+    return [
+        keys.projection_current(),
+        keys.projection_built(),
+        keys.position_slots(user_id, exchange),
+        keys.positions_version(user_id, exchange),
+    ]
+
+
+def _marks(script_keys: list[str]) -> list[str]:
+    """The keys of the three marks (current, built, counter) among the script's keys."""
+    return [script_keys[0], script_keys[1], script_keys[3]]
+
+
+def _unchanged(question: tuple[str, str, str], marks: list[Any]) -> list[dto.Position] | None:
+    """Copies of the kept positions when the marks say nothing changed since, else None."""
+    kept = _kept.get(question)
+    current, built, counter = marks
+    if kept is None or current is None or outbox.behind_here(question[0], int(current)):
         return None
-    positions = [codec.decode_position_fast(dict(zip(row[::2], row[1::2], strict=True))) for row in answer[1:]]
-    return sorted(positions, key=lambda p: (p.created_at, str(p.id)), reverse=True)
+    if (kept.built, kept.counter) != (built or "", counter or "0"):
+        return None
+    return [codec.copied_position(position) for position in kept.positions]
+
+
+def _answer(question: tuple[str, str, str], answer: list[Any] | None) -> list[dto.Position] | None:
+    if answer is None or outbox.behind_here(question[0], int(answer[0])):
+        return None
+    built, counter, rows = answer[1], answer[2], answer[3:]
+    positions = [codec.decode_position_fast(dict(zip(row[::2], row[1::2], strict=True))) for row in rows]
+    positions.sort(key=lambda p: (p.created_at, str(p.id)), reverse=True)
+    _keep(question, _Kept(built, counter, tuple(positions)))
+    return [codec.copied_position(position) for position in positions]
+
+
+def _keep(question: tuple[str, str, str], kept: _Kept) -> None:
+    with _kept_lock:
+        _kept[question] = kept
+        _kept.move_to_end(question)
+        while len(_kept) > KEPT_ANSWERS:
+            _kept.popitem(last=False)
 
 
 def open_positions(user_id: str, exchange: str, symbol: str | None = None) -> list[dto.Position] | None:
     """The user's open positions on ``exchange`` (of ``symbol``, a native id, if given), newest
     first; None when the projection cannot answer. Raises ``RedisError`` when Redis fails."""
-    script_keys = [keys.projection_current(), keys.position_slots(user_id, exchange)]
-    return _decode(user_id, _script()(keys=script_keys, args=[_key_prefix(user_id, exchange, symbol)]))
+    prefix = _key_prefix(user_id, exchange, symbol)
+    question, script_keys = (user_id, exchange, prefix), _keys(user_id, exchange)
+    if question in _kept:
+        unchanged = _unchanged(question, redis_client().mget(_marks(script_keys)))
+        if unchanged is not None:
+            return unchanged
+    return _answer(question, _script()(keys=script_keys, args=[prefix]))
 
 
 _async_scripts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScript] = weakref.WeakKeyDictionary()
@@ -82,6 +143,13 @@ def _async_script() -> AsyncScript:
 
 async def aopen_positions(user_id: str, exchange: str, symbol: str | None = None) -> list[dto.Position] | None:
     """Async twin of ``open_positions`` (one client per event loop, never reconnecting)."""
-    script_keys = [keys.projection_current(), keys.position_slots(user_id, exchange)]
-    answer: Any = await _async_script()(keys=script_keys, args=[_key_prefix(user_id, exchange, symbol)])
-    return _decode(user_id, answer)
+    prefix = _key_prefix(user_id, exchange, symbol)
+    question, script_keys = (user_id, exchange, prefix), _keys(user_id, exchange)
+    script = _async_script()
+    if question in _kept:
+        marks = await script.registered_client.mget(_marks(script_keys))
+        unchanged = _unchanged(question, marks)
+        if unchanged is not None:
+            return unchanged
+    answer: Any = await script(keys=script_keys, args=[prefix])
+    return _answer(question, answer)

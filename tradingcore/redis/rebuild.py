@@ -44,7 +44,7 @@ def rebuild(*, user_ids: Iterable[str] | None = None, progress: Progress = _iden
     for user_id in progress(users):
         report.users += 1
         wanted, versions = desired_states(user_id, layouts=layouts, now=timezone.now())
-        apply_states(wanted.states, versions=versions, memberships=wanted.memberships)
+        apply_states(wanted.states, versions=versions, memberships=wanted.memberships, counters=wanted.counters)
         report.keys_written += sum(1 for state in wanted.states if _has_content(state))
         report.keys_removed += sum(1 for state in wanted.states if not _has_content(state))
     if layouts.unified and user_ids is None:

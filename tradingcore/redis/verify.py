@@ -172,7 +172,7 @@ def verify_user(user_id: str, *, layouts: Layouts, client: Any, fix: bool = Fals
         wanted, versions = desired_states(user_id, layouts=layouts)
         drifts = compare(wanted, client)
     if fix and drifts:
-        apply_states(wanted.states, versions=versions, memberships=wanted.memberships)
+        apply_states(wanted.states, versions=versions, memberships=wanted.memberships, counters=wanted.counters)
     return wanted, drifts
 
 
