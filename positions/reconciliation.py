@@ -25,12 +25,12 @@ from orders.requests import OrderSpec
 from positions import events, lifecycle, projection
 from positions.models import Position
 from tradingcore import pnl, validation
+from tradingcore.changeset import ChangeSet
 from tradingcore.db import insert_rows
 from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, PositionSide, PositionStatus
 from tradingcore.exceptions import ExchangeError, InvalidInput
 from tradingcore.exchange import ExchangeGateway, ExchangeOrder, ExchangePosition, get_gateway
-from tradingcore.redis import outbox
 
 logger = logging.getLogger(__name__)
 ACTOR = "system:reconcile"
@@ -241,8 +241,8 @@ def _adopt_position(user_id: str, exchange: Exchange, remote: ExchangePosition, 
         event = events.position_reconciled(
             position, actor, action="adopted", size=remote.size, entry_price=remote.entry_price
         )
-        changes = [projection.change(position, "position.opened")]
-        entries = outbox.entries(changes)
-        insert_rows([position, event, *entries])
-        outbox.publish_after_commit(changes, entries)
+        changeset = ChangeSet()
+        changeset.insert(position, event)
+        changeset.project(projection.change(position, "position.opened"))
+        changeset.save()
     return position

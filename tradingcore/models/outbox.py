@@ -31,11 +31,7 @@ class OutboxEntry(models.Model):
     class Meta:
         db_table = "projection_outbox"
         ordering = ["id"]
-        indexes = [
-            models.Index(fields=["kind", "object_id"], name="outbox_object_idx"),
-            # The read path asks "has this user a change not yet projected?" on every fast read.
-            models.Index(fields=["user_id"], name="outbox_user_idx"),
-        ]
+        indexes = [models.Index(fields=["kind", "object_id"], name="outbox_object_idx")]
 
     def __str__(self) -> str:
         return f"outbox #{self.pk} {self.kind} {self.object_id} {self.event}"

@@ -45,7 +45,6 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from tradingcore import locks
-from tradingcore.db import insert_rows
 from tradingcore.models import OutboxEntry
 from tradingcore.redis import keys, projector, sources
 from tradingcore.redis.plan import Change, OrderChange, PositionChange
@@ -279,12 +278,3 @@ def _publish_claimed(claimed: list[OutboxEntry]) -> tuple[int, bool]:
         for entry in pending:
             locks.release_outbox(entry.pk)
     return done, False
-
-
-def record(changes: Sequence[Change]) -> list[OutboxEntry]:
-    """Insert the outbox rows of ``changes`` and project them after commit: for a service whose
-    change adds no other rows (call it inside the service's transaction)."""
-    rows = entries(changes)
-    insert_rows(rows)
-    publish_after_commit(changes, rows)
-    return rows
