@@ -7,7 +7,7 @@ run:        ## serve on 127.0.0.1:8000 with SQLite, embedded Redis and the paper
 test:       ## whole suite + ruff + mypy on a throwaway PostgreSQL 15 and redis-server
 	bash scripts/test.sh $(ARGS)
 
-bench:      ## benchmarks in bench/ on a throwaway PostgreSQL and redis-server
+bench:      ## benchmarks in bench/ on a throwaway PostgreSQL and redis-server, baseline commit vs this tree
 	bash scripts/bench.sh $(ARGS)
 
 lint: venv

@@ -1,0 +1,1 @@
+"""The orders app: orders, their fills and events; placement, execution, cancellation, watching."""

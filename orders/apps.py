@@ -1,3 +1,5 @@
+"""The orders app: registers how the projection reads orders."""
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,9 @@ class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Orders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from orders import projection
+        from tradingcore.redis import sources
+
+        sources.register(projection.SOURCE)

@@ -1,4 +1,8 @@
-"""One small builder per order event type; called inside the transaction of the change."""
+"""One small builder per order event type.
+
+Each returns an unsaved ``OrderEvent``; the service inserts it with the other new rows of the
+change (``tradingcore.db.insert_rows``), inside the transaction of the change.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ T = OrderEvent.Type
 
 
 def _event(order: Order, type_: str, actor: str, **parameters: Any) -> OrderEvent:
-    return OrderEvent.objects.create(order=order, type=type_, actor=actor, parameters=parameters)
+    return OrderEvent(order=order, type=type_, actor=actor, parameters=parameters)
 
 
 def order_created(order: Order, actor: str) -> OrderEvent:

@@ -5,26 +5,36 @@ from __future__ import annotations
 import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q, Value
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from positions.models import MAX_GRID_LEVEL, Position
-from tradingcore.enums import Exchange, Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
-from tradingcore.fields import MoneyField, in_choices
-
-CLIENT_ORDER_ID_LENGTH = 32
-LIVE_STATUS_VALUES = [OrderStatus.PENDING.value, OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value]
-client_order_id_validator = RegexValidator(
-    r"^[A-Za-z0-9]{1,32}$", "client order ids are 1 to 32 letters and digits (what OKX accepts)"
+from tradingcore.enums import (
+    Exchange,
+    Liquidity,
+    MarginMode,
+    OrderRole,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+)
+from tradingcore.fields import MoneyField, RandomClientOrderId, in_choices
+from tradingcore.validation import (
+    CLIENT_ORDER_ID_LENGTH,
+    MAX_GRID_LEVEL,
+    MAX_LEVERAGE,
+    MAX_REASON_LENGTH,
+    MIN_GRID_LEVEL,
+    MIN_LEVERAGE,
+    client_order_id_validator,
+    new_client_order_id,
 )
 
-
-def new_client_order_id() -> str:
-    """32 alphanumeric characters: unique, and accepted by OKX's ``clOrdId``."""
-    return uuid.uuid4().hex
+LIVE_STATUS_VALUES = [OrderStatus.PENDING.value, OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value]
 
 
 class Order(models.Model):
@@ -55,22 +65,44 @@ class Order(models.Model):
         max_length=CLIENT_ORDER_ID_LENGTH,
         unique=True,
         default=new_client_order_id,
+        db_default=RandomClientOrderId(),
         validators=[client_order_id_validator],
     )
-    reduce_only = models.BooleanField(default=False)
-    post_only = models.BooleanField(default=False)
-    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC)
-    position = models.ForeignKey(Position, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    reduce_only = models.BooleanField(default=False, db_default=False)
+    post_only = models.BooleanField(default=False, db_default=False)
+    time_in_force = models.CharField(
+        max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC, db_default=TimeInForce.GTC
+    )
+    position = models.ForeignKey(
+        "positions.Position", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    # The id the position will get when this entry opens one (so the caller can be told it now).
+    opens_position_id = models.UUIDField(null=True, blank=True, editable=False)
+    role = models.CharField(
+        max_length=16, choices=OrderRole.choices, default=OrderRole.PLAIN, db_default=OrderRole.PLAIN
+    )
+    position_side = models.CharField(max_length=16, choices=PositionSide.choices, blank=True, default="", db_default="")
+    margin_mode = models.CharField(
+        max_length=16, choices=MarginMode.choices, default=MarginMode.CROSS, db_default=MarginMode.CROSS
+    )
+    contract_size = MoneyField(null=True, blank=True)
+    leverage = models.IntegerField(
+        null=True, blank=True, validators=[MinValueValidator(MIN_LEVERAGE), MaxValueValidator(MAX_LEVERAGE)]
+    )
+    reason = models.CharField(max_length=MAX_REASON_LENGTH, blank=True, default="", db_default="")
+    attached_stop_loss_price = MoneyField(null=True, blank=True)
+    attached_take_profit_price = MoneyField(null=True, blank=True)
     grid_level = models.IntegerField(
-        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(MAX_GRID_LEVEL)]
+        null=True, blank=True, validators=[MinValueValidator(MIN_GRID_LEVEL), MaxValueValidator(MAX_GRID_LEVEL)]
     )
     fee = MoneyField(default=0, db_default=0)
-    fee_currency = models.CharField(max_length=16, blank=True, default="")
+    fee_currency = models.CharField(max_length=16, blank=True, default="", db_default="")
     maker_fee = MoneyField(default=0, db_default=0)
     taker_fee = MoneyField(default=0, db_default=0)
     funding_fee = MoneyField(default=0, db_default=0)
-    last_error = models.TextField(blank=True, default="")
-    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    last_error = models.TextField(blank=True, default="", db_default="")
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField()))
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
     filled_at = models.DateTimeField(null=True, blank=True)
@@ -88,6 +120,12 @@ class Order(models.Model):
             models.Index(
                 fields=["poll_after"], name="orders_live_poll_idx", condition=Q(status__in=LIVE_STATUS_VALUES)
             ),
+            # Live orders of a position by role: reserved close quantity, protective orders.
+            models.Index(
+                fields=["position", "role"],
+                name="orders_live_position_role_idx",
+                condition=Q(status__in=LIVE_STATUS_VALUES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=in_choices("side", OrderSide), name="orders_side_valid"),
@@ -97,13 +135,15 @@ class Order(models.Model):
                 condition=in_choices("time_in_force", TimeInForce), name="orders_time_in_force_valid"
             ),
             models.CheckConstraint(condition=in_choices("exchange", Exchange), name="orders_exchange_valid"),
+            models.CheckConstraint(condition=in_choices("role", OrderRole), name="orders_role_valid"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orders_quantity_positive"),
             models.CheckConstraint(
                 condition=Q(filled_qty__gte=0, filled_qty__lte=F("quantity")), name="orders_filled_qty_within_quantity"
             ),
             models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gt=0), name="orders_price_positive"),
             models.CheckConstraint(
-                condition=Q(grid_level__isnull=True) | Q(grid_level__gte=0, grid_level__lte=MAX_GRID_LEVEL),
+                condition=Q(grid_level__isnull=True)
+                | Q(grid_level__gte=MIN_GRID_LEVEL, grid_level__lte=MAX_GRID_LEVEL),
                 name="orders_grid_level_range",
             ),
         ]
@@ -122,8 +162,8 @@ class OrderFill(models.Model):
     trade_id = models.CharField(max_length=128)
     price = MoneyField()
     quantity = MoneyField()
-    fee = MoneyField(default=0)
-    fee_currency = models.CharField(max_length=16, blank=True, default="")
+    fee = MoneyField(default=0, db_default=0)
+    fee_currency = models.CharField(max_length=16, blank=True, default="", db_default="")
     liquidity = models.CharField(max_length=8, choices=Liquidity.choices, default=Liquidity.TAKER)
     realized_pnl = MoneyField(default=0)
     filled_at = models.DateTimeField(default=timezone.now)

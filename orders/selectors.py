@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
 
 from orders.models import Order
 from tradingcore import dto
-from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, OrderSide, OrderStatus
-from tradingcore.exchange import instruments
-from tradingcore.selectors import owned_row
+from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, OrderRole, OrderSide, OrderStatus
+from tradingcore.selectors import of_market, owned_row
 
 
 def order_row(order_id: Any, *, user_id: str | None = None) -> Order:
-    """The row, or ``NotFound`` (also for another user's order: never reveal it exists)."""
+    """The row, or ``ObjectNotFound`` (also for another user's order: never reveal it exists)."""
     return owned_row(Order, order_id, user_id=user_id)
 
 
@@ -29,13 +29,7 @@ def order_queryset(
     position_id: Any = None,
 ) -> QuerySet[Order]:
     """Orders matching every filter given; ``status`` may be one status or several."""
-    queryset = Order.objects.all()
-    if user_id is not None:
-        queryset = queryset.filter(user_id=user_id)
-    if exchange is not None:
-        queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
-    if symbol:
-        queryset = queryset.filter(symbol=instruments.native_symbol(exchange, symbol))
+    queryset = of_market(Order.objects.all(), user_id=user_id, exchange=exchange, symbol=symbol)
     if side is not None:
         queryset = queryset.filter(side=OrderSide.parse(side, field="side"))
     if isinstance(status, list | tuple | set | frozenset):
@@ -62,9 +56,9 @@ def get_open_orders(**filters: Any) -> list[dto.Order]:
     return get_orders(**filters)
 
 
-def live_orders_of_position(position_id: Any, *, roles: set[str] | None = None) -> list[Order]:
+def live_orders_of_position(position_id: Any, *, roles: Iterable[OrderRole] | None = None) -> list[Order]:
+    """The position's live orders (of the given roles), oldest first."""
     queryset = Order.objects.filter(position_id=position_id, status__in=list(LIVE_ORDER_STATUSES))
-    orders = list(queryset.order_by("created_at"))
-    if roles is None:
-        return orders
-    return [order for order in orders if order.metadata.get("role") in roles]
+    if roles is not None:
+        queryset = queryset.filter(role__in=list(roles))
+    return list(queryset.order_by("created_at"))

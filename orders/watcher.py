@@ -1,8 +1,9 @@
-"""The order-fill watcher: one pass polls live orders, applies fills, refreshes marks and drains
-the projection outbox. Several watchers may run at once on any number of machines: orders are
-claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and leased by pushing ``poll_after`` forward,
-so each order is polled by one watcher at a time and the exchange is called outside the claim's
-transaction.
+"""The order-fill watcher: one pass polls live orders, applies fills, runs the positions' periodic
+work (marks and unrealized PnL, through ``orders.hooks``), drains the projection outbox, and
+rebuilds the projection when Redis lost it. Several watchers may run at once on any number of
+machines: orders are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and leased by pushing
+``poll_after`` forward, so each order is polled by one watcher at a time and the exchange is
+called outside the claim's transaction.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
-from orders import services
+from orders import hooks, sync
 from orders.models import Order
-from positions import services as position_services
 from tradingcore.enums import LIVE_ORDER_STATUSES
 from tradingcore.exceptions import ExchangeError
-from tradingcore.redis import outbox
+from tradingcore.redis import outbox, rebuild
 
 logger = logging.getLogger(__name__)
 ACTOR = "system:watch_orders"
@@ -37,6 +38,8 @@ class PassReport:
     errors: int = 0
     marks_refreshed: int = 0
     outbox_drained: int = 0
+    projection_rebuilt: bool = False
+    projection_current: bool = False
 
 
 def claim_orders(*, batch: int, lease: timedelta) -> list[Order]:
@@ -56,7 +59,7 @@ def poll_order(order: Order, *, interval: timedelta) -> bool:
     """Refresh one claimed order; returns whether its status or fill changed."""
     before = (order.status, order.filled_qty)
     try:
-        after = services.refresh_order(order_id=order.pk, actor=ACTOR)
+        after = sync.refresh_order(order_id=order.pk, actor=ACTOR)
     finally:
         Order.objects.filter(pk=order.pk).update(poll_after=timezone.now() + interval)
     return (after.status, after.filled_qty) != before
@@ -78,9 +81,19 @@ def run_pass(*, batch: int = 200, interval: float = 2.0, refresh_marks: bool = T
         if len(claimed) < batch:
             break
     if refresh_marks:
-        report.marks_refreshed = position_services.refresh_marks(actor=ACTOR)
+        report.marks_refreshed = hooks.run_periodic(ACTOR)
     report.outbox_drained = outbox.drain_outbox()
+    report.projection_rebuilt = rebuild.rebuild_if_lost()
+    report.projection_current = _confirm_current()
     return report
+
+
+def _confirm_current() -> bool:
+    try:
+        return outbox.confirm_current_if_caught_up()
+    except RedisError as exc:
+        logger.warning("watch_orders: redis unavailable: %s", exc)
+        return False
 
 
 def run_forever(stop: threading.Event, *, interval: float = 2.0, batch: int = 200) -> None:

@@ -1,0 +1,1 @@
+"""The positions app: positions and their events; lifecycle, the fill ledger, protection, marks."""

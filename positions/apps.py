@@ -1,3 +1,5 @@
+"""The positions app: registers how fills reach the ledger and how the projection reads positions."""
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,13 @@ class PositionsConfig(AppConfig):
     name = "positions"
     verbose_name = "Positions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from orders import hooks
+        from positions import ledger, marks, projection, protection
+        from tradingcore.redis import sources
+
+        hooks.register_fill_applier(ledger.apply_fill)
+        hooks.register_after_fills(protection.after_fills)
+        hooks.register_periodic(marks.refresh_all_marks)
+        sources.register(projection.SOURCE)

@@ -1,4 +1,8 @@
-"""One small builder per position event type; called inside the transaction of the change."""
+"""One small builder per position event type.
+
+Each returns an unsaved ``PositionEvent``; the service inserts it with the other new rows of the
+change (``tradingcore.db.insert_rows``), inside the transaction of the change.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ T = PositionEvent.Type
 
 
 def _event(position: Position, type_: str, actor: str, **parameters: Any) -> PositionEvent:
-    return PositionEvent.objects.create(position=position, type=type_, actor=actor, parameters=parameters)
+    return PositionEvent(position=position, type=type_, actor=actor, parameters=parameters)
 
 
 def position_opened(position: Position, actor: str, *, order_id: Any, qty: Decimal, price: Decimal) -> PositionEvent:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q, Value
+from django.db.models import F, JSONField, Q, Value
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from tradingcore.decimals import PRECISE_MAX_DIGITS, PRECISE_PLACES
 from tradingcore.enums import Exchange, MarginMode, PositionSide, PositionStatus, ReviewStatus
 from tradingcore.fields import MoneyField, in_choices
-
-MAX_LEVERAGE = 125
-MAX_GRID_LEVEL = 100
+from tradingcore.validation import MAX_GRID_LEVEL, MAX_LEVERAGE, MAX_REASON_LENGTH, MIN_GRID_LEVEL, MIN_LEVERAGE
 
 
 class Position(models.Model):
@@ -25,7 +24,13 @@ class Position(models.Model):
     ``size`` is in base currency and always positive; a closed position keeps its last size, and
     its fills and events hold the full history. At most one open position exists per (user,
     exchange, symbol, side, grid level), a NULL grid level counting as one value; the database
-    enforces it. Positions change only through ``positions.services``.
+    enforces it. Positions change only through the services of this app (``positions.ledger``
+    applies fills; ``positions.lifecycle`` opens, closes and updates).
+
+    Every column beyond the seed schema (SPEC 3) has a database default or may be NULL, so a row
+    written with the seed's columns alone is accepted: a NULL ``entry_price_precise`` means the
+    entry is exactly ``entry_price``. ``version`` grows by one with every change; the Redis
+    projection uses it to never let an older state overwrite a newer one.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -36,14 +41,22 @@ class Position(models.Model):
     size = MoneyField()
     entry_price = MoneyField()
     # The weighted entry at 20 places, so adds and partial closes never accumulate rounding.
-    entry_price_precise = models.DecimalField(max_digits=PRECISE_MAX_DIGITS, decimal_places=PRECISE_PLACES)
+    entry_price_precise = models.DecimalField(
+        max_digits=PRECISE_MAX_DIGITS, decimal_places=PRECISE_PLACES, null=True, blank=True
+    )
+    # Quantity-weighted mean of the exit fills, and their total quantity (base currency).
     exit_price = MoneyField(null=True, blank=True)
+    exit_price_precise = models.DecimalField(
+        max_digits=PRECISE_MAX_DIGITS, decimal_places=PRECISE_PLACES, null=True, blank=True
+    )
     exit_qty = MoneyField(default=0, db_default=0)
     current_price = MoneyField(null=True, blank=True)
     leverage = models.IntegerField(
-        default=1, db_default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_LEVERAGE)]
+        default=1, db_default=1, validators=[MinValueValidator(MIN_LEVERAGE), MaxValueValidator(MAX_LEVERAGE)]
     )
-    margin_mode = models.CharField(max_length=16, choices=MarginMode.choices, default=MarginMode.CROSS)
+    margin_mode = models.CharField(
+        max_length=16, choices=MarginMode.choices, default=MarginMode.CROSS, db_default=MarginMode.CROSS
+    )
     contract_size = MoneyField(null=True, blank=True)
     realized_pnl = MoneyField(default=0, db_default=0)
     unrealized_pnl = MoneyField(default=0, db_default=0)
@@ -52,17 +65,20 @@ class Position(models.Model):
     take_profit_price = MoneyField(null=True, blank=True)
     liquidation_price = MoneyField(null=True, blank=True)
     grid_level = models.IntegerField(
-        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(MAX_GRID_LEVEL)]
+        null=True, blank=True, validators=[MinValueValidator(MIN_GRID_LEVEL), MaxValueValidator(MAX_GRID_LEVEL)]
     )
     status = models.CharField(
         max_length=16, choices=PositionStatus.choices, default=PositionStatus.OPEN, db_default=PositionStatus.OPEN
     )
-    close_reason = models.CharField(max_length=255, blank=True, default="")
-    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    review_status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED)
-    reviewed_by = models.CharField(max_length=150, blank=True, default="")
+    close_reason = models.CharField(max_length=MAX_REASON_LENGTH, blank=True, default="", db_default="")
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField()))
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED, db_default=ReviewStatus.UNREVIEWED
+    )
+    reviewed_by = models.CharField(max_length=150, blank=True, default="", db_default="")
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.TextField(blank=True, default="")
+    review_note = models.TextField(blank=True, default="", db_default="")
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -99,6 +115,11 @@ class Position(models.Model):
                 violation_error_message="an open position already exists for this user, symbol, side and grid level",
             ),
         ]
+
+    @property
+    def entry_precise(self) -> Decimal:
+        """The weighted entry at full precision (``entry_price`` for a row that never had one)."""
+        return self.entry_price if self.entry_price_precise is None else self.entry_price_precise
 
     def __str__(self) -> str:
         level = f" L{self.grid_level}" if self.grid_level is not None else ""

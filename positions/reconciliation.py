@@ -19,17 +19,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders import events as order_events
-from orders import services as order_services
-from orders import validation
+from orders import execution, placement, sync
 from orders.models import Order
-from positions import events
+from orders.requests import OrderSpec
+from positions import events, lifecycle, projection
 from positions.models import Position
-from tradingcore import pnl
+from tradingcore import pnl, validation
+from tradingcore.changeset import ChangeSet
+from tradingcore.db import insert_rows
 from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, PositionSide, PositionStatus
 from tradingcore.exceptions import ExchangeError, InvalidInput
-from tradingcore.exchange import ExchangeOrder, ExchangePosition, get_gateway
-from tradingcore.redis import outbox
+from tradingcore.exchange import ExchangeGateway, ExchangeOrder, ExchangePosition, get_gateway
 
 logger = logging.getLogger(__name__)
 ACTOR = "system:reconcile"
@@ -59,7 +60,7 @@ def reconcile_account(
     gateway = get_gateway(user_id, exchange)
     differences = _refresh_live_orders(user_id, exchange, actor)
     remote_orders = gateway.fetch_open_orders()
-    differences += _unknown_orders(user_id, exchange, remote_orders, apply, actor)
+    differences += _unknown_orders(user_id, exchange, gateway, remote_orders, apply, actor)
     differences += _compare_positions(user_id, exchange, gateway.fetch_positions(), apply, actor)
     return differences
 
@@ -88,7 +89,7 @@ def _refresh_live_orders(user_id: str, exchange: Exchange, actor: str) -> list[D
     live = Order.objects.filter(user_id=user_id, exchange=exchange, status__in=list(LIVE_ORDER_STATUSES))
     for order in live:
         try:
-            order_services.refresh_order(order_id=order.pk, actor=actor)
+            sync.refresh_order(order_id=order.pk, actor=actor)
         except ExchangeError as exc:
             differences.append(
                 Difference("order_error", user_id, exchange.value, order.symbol, f"order {order.pk}: {exc}")
@@ -97,7 +98,12 @@ def _refresh_live_orders(user_id: str, exchange: Exchange, actor: str) -> list[D
 
 
 def _unknown_orders(
-    user_id: str, exchange: Exchange, remote_orders: list[ExchangeOrder], apply: bool, actor: str
+    user_id: str,
+    exchange: Exchange,
+    gateway: ExchangeGateway,
+    remote_orders: list[ExchangeOrder],
+    apply: bool,
+    actor: str,
 ) -> list[Difference]:
     differences = []
     for remote in remote_orders:
@@ -109,15 +115,17 @@ def _unknown_orders(
         detail = f"exchange order {remote.exchange_order_id} ({remote.side} {remote.quantity}) is unknown to us"
         difference = Difference("unknown_order", user_id, exchange.value, remote.symbol, detail)
         if apply:
-            order = _adopt_order(user_id, exchange, remote, actor)
+            order = _adopt_order(user_id, exchange, gateway, remote, actor)
             difference.action = f"adopted as order {order.pk}"
         differences.append(difference)
     return differences
 
 
-def _adopt_order(user_id: str, exchange: Exchange, remote: ExchangeOrder, actor: str) -> Order:
+def _adopt_order(
+    user_id: str, exchange: Exchange, gateway: ExchangeGateway, remote: ExchangeOrder, actor: str
+) -> Order:
     """Save an exchange order we never placed through the normal pending path, then apply its state."""
-    spec = validation.OrderSpec(
+    spec = OrderSpec(
         user_id=user_id,
         exchange=exchange,
         symbol=remote.symbol,
@@ -131,9 +139,11 @@ def _adopt_order(user_id: str, exchange: Exchange, remote: ExchangeOrder, actor:
         metadata={"adopted": True},
     )
     with transaction.atomic():
-        order = order_services.save_pending_order(spec, symbol=remote.symbol, quantity=remote.quantity, actor=actor)
-        order_events.order_reconciled(order, actor, action="adopted", exchange_order_id=remote.exchange_order_id)
-    return order_services.apply_exchange_state(order.pk, remote, actor=actor)
+        order = placement.save_pending_order(spec, market=gateway.market(remote.symbol), actor=actor)
+        insert_rows(
+            [order_events.order_reconciled(order, actor, action="adopted", exchange_order_id=remote.exchange_order_id)]
+        )
+    return execution.apply_exchange_state(order, remote, actor=actor)
 
 
 def _usable_client_id(value: str | None) -> str | None:
@@ -197,23 +207,22 @@ def _close_missing(position: Position, actor: str) -> None:
         if position.status != PositionStatus.OPEN:
             return
         mark = position.current_price or position.entry_price
-        realized = pnl.realized_on_reduce(position.side, position.size, mark, position.entry_price_precise)
+        realized = pnl.realized_on_reduce(position.side, position.size, mark, position.entry_precise)
         position.realized_pnl += realized
         position.unrealized_pnl = ZERO
         position.exit_price = quantize(mark)
         position.status = PositionStatus.CLOSED
         position.closed_at = timezone.now()
         position.close_reason = "closed on the exchange (reconciled)"
-        position.save()
-        events.position_reconciled(
+        event = events.position_reconciled(
             position, actor, action="closed", estimated_exit_price=mark, estimated_realized_pnl=realized
         )
-        outbox.record_position_change(position, "position.closed")
+        lifecycle.save_with_events(position, [event], "position.closed")
 
 
 def _adopt_position(user_id: str, exchange: Exchange, remote: ExchangePosition, actor: str) -> Position:
     with transaction.atomic():
-        position = Position.objects.create(
+        position = Position(
             user_id=user_id,
             exchange=exchange,
             symbol=remote.symbol,
@@ -229,6 +238,11 @@ def _adopt_position(user_id: str, exchange: Exchange, remote: ExchangePosition, 
             contract_size=(remote.size / remote.contracts) if remote.contracts else None,
             metadata={"adopted": True},
         )
-        events.position_reconciled(position, actor, action="adopted", size=remote.size, entry_price=remote.entry_price)
-        outbox.record_position_change(position, "position.opened")
+        event = events.position_reconciled(
+            position, actor, action="adopted", size=remote.size, entry_price=remote.entry_price
+        )
+        changeset = ChangeSet()
+        changeset.insert(position, event)
+        changeset.project(projection.change(position, "position.opened"))
+        changeset.save()
     return position

@@ -1,21 +1,39 @@
-"""Read paths for positions. Lookups work with or without a symbol (unlike the seed's)."""
+"""Read paths for positions. Lookups work with or without a symbol (unlike the seed's).
+
+Open positions of a user on one exchange are served from the Redis projection when it can be
+trusted (``tradingcore.redis.reader``: confirmed current, and no projection of that user failed
+in this process since). Otherwise, and for every other question, PostgreSQL answers. A reader
+never sees a state older than its own last write.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
+from redis.exceptions import RedisError
 
 from positions.models import Position
-from tradingcore import dto
+from tradingcore import db, dto, validation
 from tradingcore.enums import Exchange, PositionSide, PositionStatus
 from tradingcore.exchange import instruments
-from tradingcore.selectors import owned_row
+from tradingcore.redis import reader
+from tradingcore.selectors import of_market, owned_row
 
 
 def position_row(position_id: Any, *, user_id: str | None = None) -> Position:
-    """The row, or ``NotFound`` (also for another user's position: never reveal it exists)."""
+    """The row, or ``ObjectNotFound`` (also for another user's position: never reveal it exists)."""
     return owned_row(Position, position_id, user_id=user_id)
+
+
+def open_position_row(
+    user_id: str, exchange: Exchange | str, symbol: str, side: PositionSide | str, grid_level: int | None
+) -> Position | None:
+    """The open position of one key (native symbol), or None."""
+    key = {"user_id": user_id, "exchange": exchange, "symbol": symbol, "side": side, "grid_level": grid_level,
+           "status": PositionStatus.OPEN}  # fmt: skip
+    found = db.select(Position, where=key, limit=1)
+    return found[0] if found else None
 
 
 def position_queryset(
@@ -28,13 +46,7 @@ def position_queryset(
     status: PositionStatus | str | None = PositionStatus.OPEN,
 ) -> QuerySet[Position]:
     """Positions matching every filter given; ``status=None`` means any status."""
-    queryset = Position.objects.all()
-    if user_id is not None:
-        queryset = queryset.filter(user_id=user_id)
-    if exchange is not None:
-        queryset = queryset.filter(exchange=Exchange.parse(exchange, field="exchange"))
-    if symbol:
-        queryset = queryset.filter(symbol=instruments.native_symbol(exchange, symbol))
+    queryset = of_market(Position.objects.all(), user_id=user_id, exchange=exchange, symbol=symbol)
     if side is not None:
         queryset = queryset.filter(side=PositionSide.parse(side, field="side"))
     if grid_level is not None:
@@ -45,7 +57,55 @@ def position_queryset(
 
 
 def get_positions(**filters: Any) -> list[dto.Position]:
+    """Positions matching ``filters`` (see ``position_queryset``), newest first."""
+    question = _projection_question(filters)
+    if question is not None:
+        try:
+            found = reader.open_positions(**question)
+        except RedisError:
+            found = None
+        if found is not None:
+            return _narrow(found, filters)
     return [dto.Position.from_row(row) for row in position_queryset(**filters)]
+
+
+async def aget_positions(**filters: Any) -> list[dto.Position]:
+    """Async ``get_positions``: Redis through redis.asyncio, PostgreSQL through Django's async ORM
+    (one persistent connection, no reconnect per call)."""
+    question = _projection_question(filters)
+    if question is not None:
+        try:
+            found = await reader.aopen_positions(**question)
+        except RedisError:
+            found = None
+        if found is not None:
+            return _narrow(found, filters)
+    return [dto.Position.from_row(row) async for row in position_queryset(**filters)]
+
+
+def _projection_question(filters: dict[str, Any]) -> dict[str, Any] | None:
+    """What to ask the projection (user, exchange, native symbol), or None when it cannot answer:
+    it holds open positions of one user on one exchange only."""
+    status = filters.get("status", PositionStatus.OPEN)
+    if filters.get("user_id") is None or filters.get("exchange") is None or status is None:
+        return None
+    if PositionStatus.parse(status, field="status") != PositionStatus.OPEN:
+        return None
+    exchange = validation.exchange(filters["exchange"])
+    symbol = filters.get("symbol")
+    native = instruments.native_symbol(exchange, symbol) if symbol else None
+    return {"user_id": filters["user_id"], "exchange": exchange.value, "symbol": native}
+
+
+def _narrow(positions: list[dto.Position], filters: dict[str, Any]) -> list[dto.Position]:
+    side = filters.get("side")
+    wanted_side = PositionSide.parse(side, field="side") if side is not None else None
+    level = filters.get("grid_level")
+    return [
+        position
+        for position in positions
+        if (wanted_side is None or position.side == wanted_side) and (level is None or position.grid_level == level)
+    ]
 
 
 def get_position(position_id: Any, *, user_id: str | None = None) -> dto.Position:

@@ -19,6 +19,7 @@ from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import (
     Exchange,
     MarginMode,
+    OrderRole,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -163,7 +164,12 @@ _POSITION_ROW_FIELDS = (
 
 
 class Order(_DTO):
-    """An order as the seed describes it; ``quantity`` and ``filled_qty`` are in base currency."""
+    """An order as the seed describes it; ``quantity`` and ``filled_qty`` are in base currency.
+
+    Beyond the seed: ``role`` (what the order does to its position), ``position_side`` (OKX
+    ``posSide``), ``margin_mode`` (``tdMode``), ``contract_size`` (base units per contract on the
+    exchange, None when unknown), ``leverage`` set for it, and the close ``reason``.
+    """
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     user_id: str
@@ -191,9 +197,20 @@ class Order(_DTO):
     funding_fee: Decimal = ZERO
     last_error: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
+    role: OrderRole = OrderRole.PLAIN
+    position_side: PositionSide | None = None
+    margin_mode: MarginMode = MarginMode.CROSS
+    contract_size: Decimal | None = None
+    leverage: int | None = None
+    reason: str = ""
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
     filled_at: datetime | None = None
+
+    @field_validator("position_side", mode="before")
+    @classmethod
+    def _blank_side_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -223,7 +240,10 @@ class Order(_DTO):
         return cls.model_validate({name: getattr(row, name) for name in _ORDER_ROW_FIELDS})
 
     def row_fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _ORDER_ROW_FIELDS}
+        """Column values for the ORM row (a missing ``position_side`` is stored as "")."""
+        values = {name: getattr(self, name) for name in _ORDER_ROW_FIELDS}
+        values["position_side"] = self.position_side or ""
+        return values
 
 
 _ORDER_ROW_FIELDS = tuple(Order.model_fields)

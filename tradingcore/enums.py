@@ -22,6 +22,9 @@ class DomainChoices(models.TextChoices):
         """Return the member for ``value`` (a member or its value in any case), else raise."""
         if isinstance(value, cls):
             return value
+        member = cls._value2member_map_.get(value)  # the exact value, the common case
+        if member is not None:
+            return member  # type: ignore[return-value]
         if isinstance(value, str):
             lowered = value.strip().lower()
             for member in cls:
@@ -138,6 +141,27 @@ TERMINAL_ORDER_STATUSES = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
 LIVE_ORDER_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
+
+
+class OrderRole(DomainChoices):
+    """What an order does to its position: a fact stored with the order, never guessed later."""
+
+    # Opens a new position (market or limit entry).
+    ENTRY = "entry", "Entry"
+    # Adds to an open position (DCA); the entry becomes the weighted mean.
+    ADD = "add", "Add to position"
+    # Closes all or part of a position at market (reserves its quantity).
+    CLOSE = "close", "Close"
+    # Reduce-only trigger order that protects a position against loss.
+    STOP_LOSS = "stop_loss", "Stop-loss"
+    # Reduce-only trigger order that takes a position's profit.
+    TAKE_PROFIT = "take_profit", "Take-profit"
+    # An order a caller placed through the order API, not on behalf of a position.
+    PLAIN = "plain", "Plain order"
+
+    @property
+    def is_protective(self) -> bool:
+        return self in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 
 
 class TimeInForce(DomainChoices):

@@ -26,7 +26,7 @@ class InvalidInput(TradingError):
     code = "invalid"
 
 
-class NotFound(TradingError):
+class ObjectNotFound(TradingError):
     """The object does not exist or belongs to someone else."""
 
     code = "not_found"
@@ -117,7 +117,7 @@ class AuthenticationFailed(OrderRejected):
     code = "authentication_failed"
 
 
-class ExchangeOrderNotFound(ExchangeError, NotFound):
+class ExchangeOrderNotFound(ExchangeError, ObjectNotFound):
     """The exchange has no order with that id."""
 
     code = "exchange_order_not_found"

@@ -78,3 +78,18 @@ class EncryptedTextField(models.TextField):
 
     def value_to_string(self, obj: Any) -> str:
         return crypto.MASK
+
+
+class RandomClientOrderId(models.Func):
+    """Database default for a client order id: 32 random lowercase hex digits (what OKX accepts).
+
+    Lets a row inserted with raw SQL (a seed migration script) get an id the exchanges accept,
+    on PostgreSQL and on the embedded SQLite database alike.
+    """
+
+    output_field = models.CharField(max_length=32)
+    allowed_default = True
+    template = "replace(gen_random_uuid()::text, '-', '')"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return "lower(hex(randomblob(16)))", []

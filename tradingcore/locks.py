@@ -1,18 +1,13 @@
 """Cross-process locks held without an open database transaction.
 
 ``position_lock`` serialises the protective-order sync of one position (it calls the exchange, so
-it cannot hold a row lock). The rest are the Redis projection's:
-
-Two projections of the same user running at once could each read PostgreSQL and then land their
-MULTI/EXEC in the opposite order, leaving the older state in Redis. Every projection, rebuild and
-verification of a user therefore runs under that user's lock, and reads the database only once
-it holds it: the last projection to run always writes the latest committed state.
+it cannot hold a row lock). ``try_claim_outbox`` lets several outbox drainers share the work
+without publishing the same row twice. (The projection itself needs no lock: every block it
+writes carries the entity's version, see ``tradingcore.redis.plan``.)
 
 On PostgreSQL these are session-level advisory locks: they need no transaction (so Redis is
 never written inside one), are shared by every process and machine, and die with the session if
-a worker crashes. The outbox claim uses the same mechanism (``try_claim_outbox``) so several
-drainers never publish the same row at once. On SQLite (the embedded single-machine run) they
-fall back to in-process locks.
+a worker crashes. On SQLite (the embedded single-machine run) they fall back to in-process locks.
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ from contextlib import contextmanager
 from django.db import connections
 
 # Namespaces (the first key of the two-key advisory lock form).
-_USER_NAMESPACE = 0x7C0E
 _OUTBOX_NAMESPACE = 0x7C0F
 _POSITION_NAMESPACE = 0x7C10
 
@@ -40,11 +34,6 @@ def _int4(value: int) -> int:
     return value - 0x1_0000_0000 if value >= 0x8000_0000 else value
 
 
-def _user_key(user_id: str) -> int:
-    # Two users hashing alike only share a lock, which serialises them; never a correctness issue.
-    return _int4(zlib.crc32(user_id.encode()))
-
-
 def _is_postgres(using: str) -> bool:
     return connections[using].vendor == "postgresql"
 
@@ -52,23 +41,6 @@ def _is_postgres(using: str) -> bool:
 def _local_lock(namespace: int, key: int) -> threading.Lock:
     with _local_guard:
         return _local_locks.setdefault((namespace, key), threading.Lock())
-
-
-@contextmanager
-def user_lock(user_id: str, *, using: str = "default") -> Iterator[None]:
-    """Hold the projection lock of ``user_id`` for the block (blocking until it is free)."""
-    key = _user_key(user_id)
-    if not _is_postgres(using):
-        with _local_lock(_USER_NAMESPACE, key):
-            yield
-        return
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_USER_NAMESPACE, key])
-    try:
-        yield
-    finally:
-        with connections[using].cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_USER_NAMESPACE, key])
 
 
 def try_claim_outbox(entry_id: int, *, using: str = "default") -> bool:

@@ -46,7 +46,7 @@ def run_failing(*args: str) -> tuple[str, CommandError]:
 def test_rebuild_after_flushall_restores_every_key_byte_for_byte(redis_client: Any, settings: Any) -> None:
     populate()
     before = snapshot(settings.REDIS_URL)
-    redis_client.flushall()
+    redis_client.flushdb()
 
     output = run("rebuild_redis")
 
@@ -95,7 +95,7 @@ def test_rebuild_removes_stale_unified_keys_and_leaves_foreign_ones(redis_client
 
 def test_rebuild_writes_only_the_enabled_layouts(redis_client: Any, settings: Any) -> None:
     populate()
-    redis_client.flushall()
+    redis_client.flushdb()
     settings.TRADING_LEGACY_HYPERRSI_WRITE = False
     settings.TRADING_LEGACY_GRID_WRITE = False
 

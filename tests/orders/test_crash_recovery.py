@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from orders import services, validation
+from orders import placement, requests
 from orders.models import Order
 from positions.models import Position
 from tests.managers import BTC, USER, mark
@@ -21,11 +21,12 @@ D = Decimal
 
 def crash_after_exchange_acceptance() -> Order:
     """Save the order pending, let the exchange accept it, then 'die' before applying the answer."""
-    spec = validation.order_spec(
+    spec = requests.order_spec(
         user_id=USER, exchange="okx", symbol=BTC, side="buy", order_type="market", quantity="0.2"
     )
-    order = services.save_pending_order(spec, symbol=BTC, quantity=D("0.2"), actor="system:test")
-    get_gateway(USER, "okx").place_order(services._request_for(order))
+    gateway = get_gateway(USER, "okx")
+    order = placement.save_pending_order(spec, market=gateway.market(BTC), actor="system:test")
+    gateway.place_order(placement.request_for(order))
     return order
 
 

@@ -7,6 +7,7 @@ runs in its own savepoint, so one refusal does not abort the test's transaction.
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,7 @@ def insert(table: str, base: dict[str, Any], **overrides: Any) -> str:
     row = {"id": str(uuid.uuid4()), **base, **overrides}
     if table == "orders":
         row.setdefault("client_order_id", uuid.uuid4().hex)
+    row = {column: value for column, value in row.items() if not (column == "client_order_id" and value is None)}
     columns = ", ".join(row)
     placeholders = ", ".join(["%s"] * len(row))
     with transaction.atomic(), connection.cursor() as cursor:
@@ -326,3 +328,49 @@ class TestOrderRows:
             insert_order(client_order_id="a" * 32)
 
         assert_refused(excinfo, UNIQUE_VIOLATION, "orders_client_order_id_key")
+
+
+class TestSeedRowsAreAccepted:
+    """A row written with the seed SQL's columns alone (a migration script following the seed
+    documents) is accepted: every extension column has a database default or may be NULL."""
+
+    def test_a_minimal_seed_position_gets_every_extension_default(self) -> None:
+        row_id = insert(
+            "positions",
+            {"user_id": "seed-1", "exchange": "okx", "symbol": "BTC-USDT-SWAP", "side": "long",
+             "size": Decimal("0.1"), "entry_price": Decimal("45000")},
+        )  # fmt: skip
+
+        from positions.models import Position
+        from tradingcore import dto
+
+        position = Position.objects.get(pk=row_id)
+        assert (position.status, position.leverage, position.margin_mode, position.version) == ("open", 1, "cross", 1)
+        assert (position.metadata, position.review_status, position.exit_qty) == ({}, "unreviewed", 0)
+        assert position.entry_precise == Decimal("45000")  # derived from entry_price
+        assert dto.Position.from_row(position).size == Decimal("0.1")
+
+    def test_a_full_seed_position_row_with_every_seed_column(self) -> None:
+        row_id = insert(
+            "positions",
+            {"user_id": "seed-1", "exchange": "okx", "symbol": "ETH-USDT-SWAP", "side": "short",
+             "size": Decimal("2"), "entry_price": Decimal("3000"), "exit_price": None, "leverage": 5,
+             "realized_pnl": Decimal("0"), "unrealized_pnl": Decimal("0"), "fees": Decimal("0"), "status": "open",
+             "metadata": '{"is_DCA": false}', "closed_at": None},
+        )  # fmt: skip
+
+        assert select("positions", row_id, "leverage", "metadata->>'is_DCA'") == (5, "false")
+
+    def test_a_minimal_seed_order_gets_a_client_order_id_okx_accepts(self) -> None:
+        row_id = insert(
+            "orders",
+            {"user_id": "seed-1", "exchange": "okx", "symbol": "BTC-USDT-SWAP", "side": "buy",
+             "order_type": "market", "quantity": Decimal("0.1")},
+            client_order_id=None,
+        )  # fmt: skip
+
+        client_order_id, status, role, version = select(
+            "orders", row_id, "client_order_id", "status", "role", "version"
+        )
+        assert re.fullmatch(r"[0-9a-f]{32}", client_order_id)
+        assert (status, role, version) == ("pending", "plain", 1)

@@ -25,7 +25,7 @@ def get_gateway(user_id: str, exchange: Exchange | str) -> ExchangeGateway:
 
         return PaperGateway(exchange=exchange, user_id=user_id)
 
-    from tradingcore.exchange.ccxt_gateway import gateway_for_account
+    from tradingcore.exchange.ccxt import gateway_for_account
     from tradingcore.models import ExchangeAccount
 
     account = ExchangeAccount.objects.filter(user_id=user_id, exchange=exchange, is_active=True).order_by("id").first()

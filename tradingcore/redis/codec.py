@@ -18,12 +18,14 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from tradingcore import pnl as pnl_math
 from tradingcore.decimals import ZERO, plain, quantize
 from tradingcore.dto import Order, PnLInfo, Position
-from tradingcore.enums import PositionSide, PositionStatus
+from tradingcore.enums import Exchange, MarginMode, PositionSide, PositionStatus
 
 TRUE = "True"
 FALSE = "False"
@@ -219,21 +221,104 @@ def encode_position(position: Position) -> dict[str, str]:
     return {name: encode_value(values[name]) for name in POSITION_FIELDS}
 
 
+def _percentages(values: Mapping[str, Any], unrealized: Decimal) -> dict[str, Decimal]:
+    """The PnL percentages of an open position at its stored mark (zero without a mark)."""
+    if values["status"] != PositionStatus.OPEN or values["current_price"] is None:
+        return {}
+    try:
+        return {
+            "pnl_percentage": pnl_math.pnl_percentage(values["side"], values["entry_price"], values["current_price"]),
+            "roe_percentage": pnl_math.roe_percentage(
+                unrealized, values["entry_price"], values["size"], values["leverage"]
+            ),
+        }
+    except InvalidOperation:  # a percentage beyond 28 digits (dust size or entry): left at zero
+        return {}
+
+
 def decode_position(fields: Mapping[str, str]) -> Position:
-    """A unified position hash back to the DTO; PnL percentages are recomputed from the mark."""
+    """A unified position hash back to the DTO (validated); PnL percentages are recomputed from the mark."""
     values = _decode_fields(fields, POSITION_FIELDS, _POSITION_KINDS)
-    info = PnLInfo(**{name: values.pop(name) for name in _PNL_FIELDS})
-    if values["status"] == PositionStatus.OPEN and values["current_price"] is not None:
-        try:
-            info.pnl_percentage = pnl_math.pnl_percentage(
-                values["side"], values["entry_price"], values["current_price"]
-            )
-            info.roe_percentage = pnl_math.roe_percentage(
-                info.unrealized_pnl, values["entry_price"], values["size"], values["leverage"]
-            )
-        except InvalidOperation:  # a percentage beyond 28 digits (dust size or entry): left at zero
-            pass
+    totals = {name: values.pop(name) for name in _PNL_FIELDS}
+    info = PnLInfo(**totals, **_percentages(values, totals["unrealized_pnl"]))
     return Position.model_validate(values | {"pnl_info": info})
+
+
+def decode_position_fast(fields: Mapping[str, str]) -> Position:
+    """``decode_position`` without pydantic validation, for hashes this codec wrote (the read path).
+
+    Every value is converted here as ``decode_position`` would (tests/tradingcore/redis/test_codec.py
+    holds the two together); the DTO is then built without validating again.
+    """
+    side, status = PositionSide(fields["side"]), PositionStatus(fields["status"])
+    size, entry, mark = Decimal(fields["size"]), Decimal(fields["entry_price"]), _decimal(fields["current_price"])
+    leverage, unrealized = int(fields["leverage"]), Decimal(fields["unrealized_pnl"])
+    values = {
+        "id": uuid.UUID(fields["id"]),
+        "user_id": fields["user_id"],
+        "exchange": Exchange(fields["exchange"]),
+        "symbol": fields["symbol"],
+        "side": side,
+        "size": size,
+        "entry_price": entry,
+        "current_price": mark,
+        "exit_price": _decimal(fields["exit_price"]),
+        "leverage": leverage,
+        "stop_loss_price": _decimal(fields["stop_loss_price"]),
+        "take_profit_price": _decimal(fields["take_profit_price"]),
+        "liquidation_price": _decimal(fields["liquidation_price"]),
+        "margin_mode": MarginMode(fields["margin_mode"]),
+        "contract_size": _decimal(fields["contract_size"]),
+        "status": status,
+        "grid_level": int(fields["grid_level"]) if fields["grid_level"] else None,
+        "metadata": json.loads(fields["metadata"]),
+        "close_reason": fields["close_reason"],
+        "created_at": datetime.fromisoformat(fields["created_at"]),
+        "updated_at": datetime.fromisoformat(fields["updated_at"]),
+        "closed_at": decode_datetime(fields["closed_at"]),
+    }
+    totals = {
+        "realized_pnl": Decimal(fields["realized_pnl"]),
+        "unrealized_pnl": unrealized,
+        "fees": Decimal(fields["fees"]),
+    }
+    info = _constructed(PnLInfo, {**_PNL_DEFAULTS, **totals, **_percentages(values, unrealized)})
+    values["pnl_info"] = info
+    return _constructed(Position, values)
+
+
+def copied_position(position: Position) -> Position:
+    """A copy of a decoded position (and of its PnL) that its holder may change freely."""
+    info = _constructed(PnLInfo, dict(position.pnl_info.__dict__))
+    return _constructed(Position, {**position.__dict__, "pnl_info": info, "metadata": _copied(position.metadata)})
+
+
+def _copied(value: Any) -> Any:
+    """A copy of decoded JSON: containers copied all the way down, scalars (immutable) shared."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
+
+
+def _decimal(text: str) -> Decimal | None:
+    return Decimal(text) if text else None
+
+
+_PNL_DEFAULTS = {"pnl_percentage": ZERO, "roe_percentage": ZERO}
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _constructed(model: type[_M], values: dict[str, Any]) -> _M:
+    """A model instance holding ``values`` (every field, already of its type), built as pydantic's
+    ``model_construct`` builds one, without going through its handling of defaults."""
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 def encode_order(order: Order) -> dict[str, str]:
@@ -309,51 +394,36 @@ def encode_hyperrsi_position(position: Position) -> dict[str, str]:
     }
 
 
-HYPERRSI_ORDER_VALUES = (
-    "id",
-    "exchange_order_id",
-    "symbol",
-    "side",
-    "order_type",
-    "quantity",
-    "filled_qty",
-    "avg_fill_price",
-    "status",
-    "reduce_only",
-    "created_at",
-    "updated_at",
-)
-
-
 def hyperrsi_pos_side(side: str, reduce_only: bool, position_side: PositionSide | str | None) -> str:
     """OKX ``posSide`` of an order: its position's side, else implied by its side and reduce-only flag."""
-    if position_side is not None:
+    if position_side:
         return encode_value(PositionSide.parse(position_side))
     buys = encode_value(side) == "buy"
     return "long" if buys != reduce_only else "short"
 
 
-def encode_hyperrsi_order(
-    order: Mapping[str, Any], *, contract_size: Decimal | None, position_side: PositionSide | str | None
-) -> str:
+def encode_hyperrsi_order(order: Order) -> str:
     """One JSON item of ``user:{id}:open_orders`` / ``closed_orders`` (SPEC 6.2).
 
-    ``order`` maps the names in ``HYPERRSI_ORDER_VALUES`` to the order's values (a ``.values()``
-    row). Sizes are contract counts; decimals are strings (never floats); times are epoch seconds;
-    ``order_id`` is the exchange's id once known (what HYPERRSI cancels by), else ours.
+    Sizes are contract counts of ``order.contract_size`` (None: one base unit per contract);
+    decimals are strings (never floats); times are epoch seconds; ``order_id`` is the exchange's id
+    once known (what HYPERRSI cancels by), else ours. ``clientOrderId`` (ours, never changes) finds
+    the item again and ``managed_by`` tells our items from the bots' own.
     """
     item = {
-        "order_id": order["exchange_order_id"] or str(order["id"]),
-        "symbol": order["symbol"],
-        "side": encode_value(order["side"]),
-        "size": plain(contracts(order["quantity"], contract_size)),
-        "filled_size": plain(contracts(order["filled_qty"], contract_size)),
-        "status": encode_value(order["status"]),
-        "avg_fill_price": None if order["avg_fill_price"] is None else plain(order["avg_fill_price"]),
-        "create_time": int(order["created_at"].timestamp()),
-        "update_time": int(order["updated_at"].timestamp()),
-        "order_type": encode_value(order["order_type"]),
-        "posSide": hyperrsi_pos_side(order["side"], order["reduce_only"], position_side),
+        "order_id": order.exchange_order_id or str(order.id),
+        "symbol": order.symbol,
+        "side": encode_value(order.side),
+        "size": plain(contracts(order.quantity, order.contract_size)),
+        "filled_size": plain(contracts(order.filled_qty, order.contract_size)),
+        "status": encode_value(order.status),
+        "avg_fill_price": None if order.avg_fill_price is None else plain(order.avg_fill_price),
+        "create_time": int(order.created_at.timestamp()),
+        "update_time": int(order.updated_at.timestamp()),
+        "order_type": encode_value(order.order_type),
+        "posSide": hyperrsi_pos_side(order.side, order.reduce_only, order.position_side),
+        "clientOrderId": order.client_order_id,
+        "managed_by": "tradingcore",
     }
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
 

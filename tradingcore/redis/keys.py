@@ -19,6 +19,8 @@ from typing import Any
 from tradingcore.enums import Exchange, PositionSide
 
 POSITIONS_ACTIVE = "positions:active"
+PROJECTION_BUILT = "projection:built"
+PROJECTION_CURRENT = "projection:current"
 POSITION_SCAN_PATTERN = "positions:*"
 ORDER_SCAN_PATTERN = "orders:*"
 
@@ -49,6 +51,16 @@ def positions_active() -> str:
     return POSITIONS_ACTIVE
 
 
+def position_slots(user_id: str, exchange: Any) -> str:
+    """Hash from the id of each open position of the user on one exchange to its position hash key.
+
+    Not in the seed schema: the seed's index set holds ids but its hashes are keyed by symbol and
+    side, so the seed's own reader could not list a user's positions without a symbol. This map
+    lets the read path fetch every open position in one round trip.
+    """
+    return f"positions:slots:{user_id}:{_text(exchange)}"
+
+
 def position_history(user_id: str, exchange: Any) -> str:
     """List of the user's closed positions on one exchange, newest first, JSON, capped."""
     return f"positions:history:{user_id}:{_text(exchange)}"
@@ -72,6 +84,32 @@ def open_orders(exchange: Any, symbol: str) -> str:
 def events(user_id: str) -> str:
     """Capped stream of the user's position and order events."""
     return f"events:{user_id}"
+
+
+# -- the projection's own bookkeeping -------------------------------------------------------------
+
+
+def projection_built() -> str:
+    """Set by a full rebuild to a new random token: Redis holds the whole projection. Missing (a
+    Redis that lost its data, a new deployment) makes the fill watcher rebuild it."""
+    return PROJECTION_BUILT
+
+
+def projection_current() -> str:
+    """Epoch milliseconds at which no change was found waiting to be projected; expires unless
+    confirmed again. Readers trust the projection only while it is there (``reader``)."""
+    return PROJECTION_CURRENT
+
+
+def positions_version(user_id: str, exchange: Any) -> str:
+    """A counter raised with every change of the user's open positions on one exchange, in the same
+    MULTI/EXEC: a reader that holds the positions of an unchanged counter need not fetch them again."""
+    return f"projection:positions:{user_id}:{_text(exchange)}"
+
+
+def projection_version(kind: str, entity_id: Any) -> str:
+    """The version of an entity last projected; an older change never overwrites a newer one."""
+    return f"projection:version:{kind}:{entity_id}"
 
 
 # -- legacy keys (SPEC 6.2) -------------------------------------------------------------------
@@ -108,7 +146,7 @@ def is_unified_key(key: str) -> bool:
     """
     if key == POSITIONS_ACTIVE:
         return True
-    if key.startswith(("positions:index:", "positions:history:", "orders:user:", "orders:open:")):
+    if key.startswith(("positions:index:", "positions:slots:", "positions:history:", "orders:user:", "orders:open:")):
         return True
     if key.startswith("orders:"):
         return _is_uuid(key.removeprefix("orders:"))

@@ -1,43 +1,53 @@
 """Transactional outbox of the Redis projection (SPEC 6.4): no write lost, no request failed by Redis.
 
-Write path of every service (positions, orders)::
+Write path of every service (``tradingcore.changeset.ChangeSet.save`` does the last steps)::
 
     with transaction.atomic():
-        position = Position.objects.select_for_update().get(...)
-        ...change, full_clean(), save, event row...
-        record_position_change(position, "opened")     # last step inside the block
+        ...lock rows, change them, build the event rows...
+        changes = [orders.projection.change(order, "filled"), positions.projection.change(...)]
+        entries = outbox.entries(changes)
+        write_rows(updated=[...], inserted=[*new_rows, *events, *entries])     # one statement
+        outbox.publish_after_commit(changes, entries)
 
-``record_change`` inserts an ``OutboxEntry`` in the caller's transaction and registers an
-``on_commit`` hook. After commit the hook projects the entity at once and deletes the row. If
-Redis is unreachable (or refuses), the hook logs a warning, bumps ``attempts`` / ``last_error`` in
-its own statement and returns: the caller's request still succeeds and the row stays for
-``drain_outbox``, which the ``drain_outbox`` command and the order watcher run.
+After commit the changes are projected at once from the DTOs in hand (one MULTI/EXEC) and their
+outbox rows deleted (one statement). If Redis is unreachable (or refuses), the failure is noted
+on the rows and the caller's request still succeeds; ``drain_outbox`` (run by the order watcher
+and the ``drain_outbox`` command) projects them later from the current database state.
 
-Delivery is at least once, in id order per drainer. The projector publishes the entity's current
-state, so replaying an old row is harmless; stream consumers can de-duplicate on ``outbox_id``.
+``deferred()`` coalesces: the commits made inside it are projected together when it exits, in
+one MULTI/EXEC. The order placement uses it so an order saved ``pending``, sent, then filled costs
+one Redis round trip, not two; the pending order's outbox row keeps it safe meanwhile.
 
-Claiming without a ``claimed_until`` column: ``drain_outbox`` opens a short transaction that
-locks a batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` and, for each row, takes a session-level
-PostgreSQL advisory lock (``locks.try_claim_outbox``); the transaction then commits, releasing the
-row locks but not the advisory claims. Redis is written after that commit, outside any
-transaction; the row is deleted afterwards (autocommit) and the claim released. A drainer that
-crashes loses its session and so its claims: the rows stay and are published by the next one.
+Readers trust Redis only while the projection is confirmed current (``projection:current``, kept
+alive by the watcher while no row failed or waited long: ``confirm_current_if_caught_up``), and a
+process whose own projection of a user failed reads that user from PostgreSQL until then
+(``behind_here``).
+
+Delivery is at least once, in id order per drainer; every block carries the entity's version, so
+a replayed row never overwrites newer state. Drainers claim rows with ``SELECT ... FOR UPDATE SKIP
+LOCKED`` plus a session-level advisory lock (``locks.try_claim_outbox``) held while Redis is
+written outside any transaction; a drainer that dies loses its session and so its claims.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import uuid
-from typing import Any
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from tradingcore import locks
 from tradingcore.models import OutboxEntry
-from tradingcore.redis.projector import ORDER, POSITION, assert_outside_transaction, project
+from tradingcore.redis import keys, projector, sources
+from tradingcore.redis.plan import Change, OrderChange, PositionChange
 
 logger = logging.getLogger(__name__)
 
@@ -45,72 +55,164 @@ DRAIN_BATCH = 100
 _ERROR_TEXT_LIMIT = 2000
 
 
-def record_change(
-    *, kind: str, object_id: uuid.UUID | str, user_id: str, event: str = "", payload: dict[str, Any] | None = None
-) -> OutboxEntry:
-    """Insert an outbox row for one changed entity and project it right after the commit.
-
-    Call it inside the service's ``transaction.atomic()`` block, after the row is saved.
-    ``kind`` is "position" or "order"; ``event`` a seed event name (``position.opened``,
-    ``order.filled``...) or the ``PositionEvent`` / ``OrderEvent`` type just written. Outside a
-    transaction the hook runs at once. Never raises because of Redis; raises ``ValueError`` for an
-    unknown kind and database errors as usual (they roll the caller's transaction back).
-    """
-    if kind not in (POSITION, ORDER):
-        raise ValueError(f"unknown outbox kind {kind!r}")
-    entry = OutboxEntry.objects.create(
-        kind=kind, object_id=object_id, user_id=user_id, event=event or "", payload=payload or {}
-    )
-    hook = functools.partial(_publish_after_commit, entry.pk, kind, entry.object_id, entry.event, user_id)
-    transaction.on_commit(hook, robust=True)
-    return entry
+def _kind(change: Change) -> str:
+    return sources.POSITION if isinstance(change, PositionChange) else sources.ORDER
 
 
-def record_position_change(position: Any, event: str = "") -> OutboxEntry:
-    """``record_change`` for a ``positions.Position`` row (inside the service's transaction)."""
-    return record_change(kind=POSITION, object_id=position.pk, user_id=position.user_id, event=event)
+def _entity(change: Change) -> tuple[str, str, str]:
+    """(kind, id, user id) of the entity a change is about."""
+    if isinstance(change, PositionChange):
+        return sources.POSITION, str(change.position.id), change.position.user_id
+    assert isinstance(change, OrderChange)
+    return sources.ORDER, str(change.order.id), change.order.user_id
 
 
-def record_order_change(order: Any, event: str = "") -> OutboxEntry:
-    """``record_change`` for an ``orders.Order`` row (inside the service's transaction)."""
-    return record_change(kind=ORDER, object_id=order.pk, user_id=order.user_id, event=event)
+def entries(changes: Sequence[Change]) -> list[OutboxEntry]:
+    """One unsaved outbox row per change, to be inserted with the change's rows."""
+    rows = []
+    for change in changes:
+        kind, entity_id, user_id = _entity(change)
+        rows.append(OutboxEntry(kind=kind, object_id=entity_id, user_id=user_id, event=change.event or ""))
+    return rows
 
 
-def publish(entry: OutboxEntry) -> bool:
-    """Project one outbox row and delete it; False if another worker deleted it meanwhile.
-
-    Raises ``RedisError`` (the row is kept) or the projector's errors.
-    """
-    project(entry.kind, entry.object_id, event=entry.event or None, outbox_id=entry.pk, user_id=entry.user_id)
-    deleted, _ = OutboxEntry.objects.filter(pk=entry.pk).delete()
-    return deleted > 0
+# -- after commit ----------------------------------------------------------------------------------
 
 
-def _publish_after_commit(entry_id: int, kind: str, object_id: uuid.UUID, event: str, user_id: str) -> None:
-    """The on_commit hook: publish now; on failure keep the row for the drain and never raise."""
+@dataclass
+class _Pending:
+    changes: list[Change] = field(default_factory=list)
+    entries: list[OutboxEntry] = field(default_factory=list)
+
+
+_local = threading.local()
+
+
+def publish_after_commit(changes: Sequence[Change], rows: Sequence[OutboxEntry]) -> None:
+    """Project ``changes`` when the current transaction commits (at once outside one), then delete
+    ``rows``; inside ``deferred()`` the work waits for its exit. Never raises because of Redis."""
+    pending = list(changes), list(rows)
+    transaction.on_commit(lambda: _after_commit(*pending), robust=True)
+
+
+def _after_commit(changes: list[Change], rows: list[OutboxEntry]) -> None:
+    scope: _Pending | None = getattr(_local, "deferred", None)
+    if scope is not None:
+        scope.changes += changes
+        scope.entries += rows
+        return
+    publish_now(changes, rows)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Collect the projections of every commit inside the block and publish them once at its end
+    (also when it raises). Nested use joins the outer block."""
+    if getattr(_local, "deferred", None) is not None:
+        yield
+        return
+    _local.deferred = scope = _Pending()
     try:
-        project(kind, object_id, event=event or None, outbox_id=entry_id, user_id=user_id)
-        OutboxEntry.objects.filter(pk=entry_id).delete()
+        yield
+    finally:
+        _local.deferred = None
+        if scope.changes:
+            publish_now(scope.changes, scope.entries)
+
+
+def publish_now(changes: Sequence[Change], rows: Sequence[OutboxEntry]) -> bool:
+    """Project ``changes`` in one MULTI/EXEC and delete their outbox ``rows``; on failure note it on
+    the rows and keep them for the drain. Returns whether the projection was written."""
+    ids = [row.pk for row in rows]
+    try:
+        projector.publish(changes, outbox_ids=ids)
     except RedisError as exc:
-        logger.warning("redis projection of %s %s failed, outbox #%s kept: %s", kind, object_id, entry_id, exc)
-        _note_failure(entry_id, exc)
+        logger.warning("redis projection failed, %d outbox row(s) kept: %s", len(ids), exc)
+        _note_failure(rows, exc)
+        return False
     except Exception as exc:
-        logger.exception("projection of %s %s failed, outbox #%s kept", kind, object_id, entry_id)
-        _note_failure(entry_id, exc)
+        logger.exception("projection failed, %d outbox row(s) kept", len(ids))
+        _note_failure(rows, exc)
+        return False
+    delete_entries(ids)
+    return True
 
 
-def _note_failure(entry_id: int, exc: BaseException) -> None:
-    """Count the failed attempt in its own short statement (never inside the caller's transaction)."""
+def delete_entries(entry_ids: Sequence[int], *, using: str = "default") -> None:
+    """Delete published outbox rows in one statement (``QuerySet.delete`` would open a transaction)."""
+    if not entry_ids:
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {OutboxEntry._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(entry_ids))})",
+            list(entry_ids),
+        )
+
+
+def _note_failure(rows: Sequence[OutboxEntry], exc: BaseException) -> None:
+    """Remember that these users' projection is behind (for this process's readers) and count the
+    failed attempt in one short statement (never inside the caller's transaction)."""
+    failed_at = int(time.time() * 1000)
+    for row in rows:
+        _behind[row.user_id] = failed_at
     text = f"{type(exc).__name__}: {exc}"[:_ERROR_TEXT_LIMIT]
+    entry_ids = [row.pk for row in rows]
     try:
-        OutboxEntry.objects.filter(pk=entry_id).update(attempts=F("attempts") + 1, last_error=text)
+        OutboxEntry.objects.filter(pk__in=entry_ids).update(attempts=F("attempts") + 1, last_error=text)
     except Exception:
-        logger.exception("could not record the failure of outbox #%s", entry_id)
+        logger.exception("could not record the failure of outbox rows %s", entry_ids)
+
+
+# -- is the projection current? ----------------------------------------------------------------------
+
+# Users whose projection failed in this process, with when (epoch ms): their reads go to
+# PostgreSQL until the projection is confirmed current after that moment.
+_behind: dict[str, int] = {}
+STUCK_AFTER = timedelta(seconds=5)
+
+
+def behind_here(user_id: str, current_since_ms: int) -> bool:
+    """Whether this process failed to project a change of ``user_id`` after the projection was
+    last confirmed current (``current_since_ms``): then Redis may not show that change yet."""
+    failed_at = _behind.get(user_id)
+    if failed_at is None:
+        return False
+    if failed_at < current_since_ms:
+        _behind.pop(user_id, None)
+        return False
+    return True
+
+
+def confirm_current_if_caught_up() -> bool:
+    """Mark the projection current when no outbox row has failed or waited past ``STUCK_AFTER``
+    (rows of changes being projected right now are younger) and the projection is built; returns
+    whether it did. The fill watcher calls it on every pass."""
+    stuck = Q(attempts__gt=0) | Q(created_at__lt=timezone.now() - STUCK_AFTER)
+    if OutboxEntry.objects.filter(stuck).exists():
+        return False
+    if not projector.redis_client().exists(keys.projection_built()):
+        return False
+    projector.confirm_current()
+    return True
+
+
+# -- state of the outbox -----------------------------------------------------------------------------
 
 
 def pending_count() -> int:
     """How many outbox rows wait to be published (the outbox depth)."""
     return OutboxEntry.objects.count()
+
+
+# -- the drain ---------------------------------------------------------------------------------------
+
+
+def publish(entry: OutboxEntry) -> bool:
+    """Project the current state of one outbox row's entity and delete the row; False if another
+    worker deleted it meanwhile. Raises ``RedisError`` (the row is kept) or the projector's errors."""
+    projector.project(entry.kind, entry.object_id, event=entry.event or None, outbox_id=entry.pk)
+    deleted, _ = OutboxEntry.objects.filter(pk=entry.pk).delete()
+    return deleted > 0
 
 
 def drain_outbox(limit: int | None = None, *, batch_size: int = DRAIN_BATCH) -> int:
@@ -121,7 +223,7 @@ def drain_outbox(limit: int | None = None, *, batch_size: int = DRAIN_BATCH) -> 
     its place and records the attempt). A row failing for another reason is recorded and skipped
     until the next call. Raises ``ProjectionInTransactionError`` inside a transaction.
     """
-    assert_outside_transaction()
+    projector.assert_outside_transaction()
     published = 0
     cursor = 0
     while limit is None or published < limit:
@@ -165,11 +267,11 @@ def _publish_claimed(claimed: list[OutboxEntry]) -> tuple[int, bool]:
                 done += int(publish(entry))
             except RedisError as exc:
                 logger.warning("outbox drain stopped at #%s, redis unavailable: %s", entry.pk, exc)
-                _note_failure(entry.pk, exc)
+                _note_failure([entry], exc)
                 return done, True
             except Exception as exc:
                 logger.exception("outbox #%s could not be published", entry.pk)
-                _note_failure(entry.pk, exc)
+                _note_failure([entry], exc)
             finally:
                 locks.release_outbox(entry.pk)
     finally:

@@ -1,51 +1,50 @@
-"""The Redis projector: publishes the current PostgreSQL state of a position, an order or a user.
+"""Writes the projection to Redis: each committed change in one MULTI/EXEC, never inside a transaction.
 
-``project_position`` / ``project_order`` read the row as it is now (full state, so running them
-twice, late or out of order is harmless) and write every affected key of the unified schema and,
-each behind its setting, of the legacy HYPERRSI and GRID layouts, plus one event on the user's
-stream, all in one MULTI/EXEC: a reader never sees half a change. ``project_user`` rewrites every
-key of one user (rebuild, repair).
+``publish(changes)`` turns the changes the services hand over (DTOs built from the rows they hold)
+into ``plan.Block``s and applies them with ``apply.lua`` in one MULTI/EXEC: one round trip, a
+reader never sees half a change, and each entity's version guard keeps an older change from
+overwriting a newer one whichever process lands first. No database read, no lock.
 
-Rules enforced here (SPEC 6.3):
+``project_position`` / ``project_order`` publish the current state of one entity read through the
+registered ``sources`` (the outbox drain and the tests use them); ``apply_states`` writes full
+states (the rebuild).
 
-- never inside an open database transaction: ``ProjectionInTransactionError`` (the service calls
-  the outbox, whose after-commit hook calls the projector);
-- the client is django-redis's (``get_redis_connection("default")``, one pool per process);
-- projections of one user are serialised by ``locks.user_lock`` and read the database only under
-  it, so the last write is always the latest committed state.
-
-Errors: ``redis.exceptions.RedisError`` (Redis down or refusing) propagates; the outbox keeps the
-row and the drain retries it.
+Raises ``ProjectionInTransactionError`` when called inside ``transaction.atomic()`` (SPEC 6.3) and
+``redis.RedisError`` when Redis fails; the outbox keeps the work for later then.
 """
 
 from __future__ import annotations
 
-import logging
+import functools
+import json
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from django.db import connections
+from django.utils import timezone
 from django_redis import get_redis_connection
 from redis import Redis
-from redis.client import Pipeline
 
-from tradingcore import locks
-from tradingcore.redis import keys
-from tradingcore.redis.state import (
-    STREAM_MAXLEN,
-    HashState,
+from tradingcore.redis import keys, sources
+from tradingcore.redis.plan import (
+    VERSION_TTL_SECONDS,
+    Block,
+    Change,
     Layouts,
-    ListState,
-    Plan,
-    SetState,
-    order_plan,
-    position_plan,
-    user_plan,
+    Membership,
+    PositionChange,
+    State,
+    order_block,
+    position_block,
+    state_ops,
 )
 
-logger = logging.getLogger(__name__)
-
-POSITION = "position"
-ORDER = "order"
+POSITION = sources.POSITION
+ORDER = sources.ORDER
+APPLY_SCRIPT = Path(__file__).with_name("apply.lua")
 
 
 class ProjectionInTransactionError(RuntimeError):
@@ -55,6 +54,11 @@ class ProjectionInTransactionError(RuntimeError):
 def redis_client() -> Redis:
     """The projector's client: django-redis's default connection (string responses)."""
     return get_redis_connection("default")
+
+
+@functools.cache
+def apply_script_source() -> str:
+    return APPLY_SCRIPT.read_text()
 
 
 def in_open_transaction(using: str = "default") -> bool:
@@ -73,119 +77,104 @@ def assert_outside_transaction(using: str = "default") -> None:
     """Raise ``ProjectionInTransactionError`` when called inside an open database transaction."""
     if in_open_transaction(using):
         raise ProjectionInTransactionError(
-            "Redis must not be written inside transaction.atomic(): record the change with "
-            "tradingcore.redis.outbox.record_change() and let the after-commit hook project it"
+            "Redis must not be written inside transaction.atomic(): hand the change to "
+            "tradingcore.redis.outbox so it is projected after the commit"
         )
 
 
-def project_position(
-    position_id: uuid.UUID | str, *, event: str | None = None, outbox_id: int | None = None, user_id: str | None = None
-) -> bool:
-    """Publish the current state of one position (and its slot, index, history, legacy keys, event).
+def blocks_for(
+    changes: Sequence[Change], *, outbox_ids: Sequence[int | None] = (), now: datetime | None = None
+) -> list[Block]:
+    """The blocks of ``changes`` in every enabled layout (``outbox_ids`` tag their stream events)."""
+    layouts, now = Layouts.from_settings(), now or timezone.now()
+    ids = list(outbox_ids) + [None] * (len(changes) - len(outbox_ids))
+    blocks = []
+    for change, outbox_id in zip(changes, ids, strict=True):
+        if isinstance(change, PositionChange):
+            blocks.append(position_block(change, layouts=layouts, outbox_id=outbox_id))
+        else:
+            blocks.append(order_block(change, layouts=layouts, now=now, outbox_id=outbox_id))
+    return [block for block in blocks if block.ops]
 
-    ``event`` is a seed event name (``position.opened``) or a ``PositionEvent`` type (``opened``);
-    omitted, it follows the status. ``user_id``, when the caller knows it, saves a query. Returns
-    False when the row does not exist (its id is then only removed from ``positions:active``;
-    ``rebuild_redis`` clears the rest). Raises ``ProjectionInTransactionError`` inside a
-    transaction and ``RedisError`` when Redis fails.
-    """
-    from positions.models import Position as PositionRow
 
+def publish(changes: Sequence[Change], *, outbox_ids: Sequence[int | None] = ()) -> int:
+    """Apply ``changes`` in one MULTI/EXEC; returns how many entity blocks were applied (blocks
+    older than what Redis already holds are skipped)."""
     assert_outside_transaction()
-    user_id = user_id or PositionRow.objects.filter(pk=position_id).values_list("user_id", flat=True).first()
-    if user_id is None:
-        _forget(keys.positions_active(), str(position_id))
-        return False
-    with locks.user_lock(user_id):
-        row = PositionRow.objects.filter(pk=position_id).first()
-        if row is None:
-            _forget(keys.positions_active(), str(position_id))
-            return False
-        apply_plan(position_plan(row, event=event, outbox_id=outbox_id, layouts=Layouts.from_settings()))
-    return True
+    return apply_blocks(blocks_for(changes, outbox_ids=outbox_ids))
 
 
-def project_order(
-    order_id: uuid.UUID | str, *, event: str | None = None, outbox_id: int | None = None, user_id: str | None = None
-) -> bool:
-    """Publish the current state of one order (hash, live sets, HYPERRSI lists, event).
-
-    ``event`` is a seed event name (``order.filled``) or an ``OrderEvent`` type (``filled``);
-    omitted or unmapped, it follows the status. ``user_id``, when the caller knows it, saves a
-    query. Returns False when the row does not exist (its hash is then deleted). Raises like
-    ``project_position``.
-    """
-    from orders.models import Order as OrderRow
-
-    assert_outside_transaction()
-    user_id = user_id or OrderRow.objects.filter(pk=order_id).values_list("user_id", flat=True).first()
-    if user_id is None:
-        redis_client().delete(keys.order(order_id))
-        return False
-    with locks.user_lock(user_id):
-        row = OrderRow.objects.filter(pk=order_id).first()
-        if row is None:
-            redis_client().delete(keys.order(order_id))
-            return False
-        apply_plan(order_plan(row, event=event, outbox_id=outbox_id, layouts=Layouts.from_settings()))
-    return True
+def apply_blocks(blocks: Sequence[Block], *, client: Redis | None = None) -> int:
+    """Run ``apply.lua`` over ``blocks`` inside MULTI/EXEC (one round trip)."""
+    if not blocks:
+        return 0
+    payload = json.dumps([block.as_json() for block in blocks], separators=(",", ":"), ensure_ascii=False)
+    with (client or redis_client()).pipeline(transaction=True) as pipe:
+        pipe.eval(apply_script_source(), 0, payload, VERSION_TTL_SECONDS)
+        [applied] = pipe.execute()
+    return int(applied)
 
 
-def project(
-    kind: str,
-    object_id: uuid.UUID | str,
+def apply_states(
+    states: Sequence[State],
     *,
-    event: str | None = None,
-    outbox_id: int | None = None,
-    user_id: str | None = None,
-) -> bool:
-    """Dispatch to ``project_position`` or ``project_order`` by ``kind`` ("position" / "order")."""
+    versions: dict[str, int] | None = None,
+    memberships: Sequence[Membership] = (),
+    counters: Sequence[str] = (),
+) -> None:
+    """Make Redis hold ``states`` and ``memberships`` (rebuild), with the entities' versions, and
+    raise ``counters``, in one MULTI/EXEC."""
+    assert_outside_transaction()
+    block = Block(vkey="", version=0, ops=[op for state in states for op in state_ops(state)])
+    block.ops += [["sadd" if m.present else "srem", m.key, m.member] for m in memberships]
+    block.ops += [["incr", counter] for counter in counters]
+    block.ops += [["setversion", vkey, version] for vkey, version in (versions or {}).items()]
+    apply_blocks([block])
+
+
+def project(kind: str, entity_id: Any, *, event: str | None = None, outbox_id: int | None = None) -> bool:
+    """Publish the current state of one entity; False when it no longer exists (its keys are then
+    left to ``rebuild_redis``). Raises like ``publish``."""
+    assert_outside_transaction()
+    change = sources.get(kind).load_change(entity_id, event)
+    if change is None:
+        _forget(kind, entity_id)
+        return False
+    apply_blocks(blocks_for([change], outbox_ids=[outbox_id]))
+    return True
+
+
+def project_position(position_id: Any, *, event: str | None = None, outbox_id: int | None = None) -> bool:
+    """``project`` for a position (``event``: a seed name such as ``position.opened`` or a
+    ``PositionEvent`` type; omitted, it follows the status)."""
+    return project(POSITION, position_id, event=event, outbox_id=outbox_id)
+
+
+def project_order(order_id: Any, *, event: str | None = None, outbox_id: int | None = None) -> bool:
+    """``project`` for an order (``event``: ``order.filled``, an ``OrderEvent`` type, or None)."""
+    return project(ORDER, order_id, event=event, outbox_id=outbox_id)
+
+
+def _forget(kind: str, entity_id: Any) -> None:
     if kind == POSITION:
-        return project_position(object_id, event=event, outbox_id=outbox_id, user_id=user_id)
-    if kind == ORDER:
-        return project_order(object_id, event=event, outbox_id=outbox_id, user_id=user_id)
-    raise ValueError(f"unknown projection kind {kind!r}")
+        redis_client().srem(keys.positions_active(), str(entity_id))
+    else:
+        redis_client().delete(keys.order(entity_id))
 
 
-def project_user(user_id: str) -> Plan:
-    """Rewrite every key of one user from the database (no stream event); returns what was written."""
-    assert_outside_transaction()
-    with locks.user_lock(user_id):
-        plan = user_plan(user_id, layouts=Layouts.from_settings())
-        apply_plan(plan)
-    return plan
+CURRENT_TTL_SECONDS = 10
 
 
-def apply_plan(plan: Plan) -> None:
-    """Write ``plan`` in one MULTI/EXEC pipeline. Raises ``ProjectionInTransactionError`` / ``RedisError``."""
-    assert_outside_transaction()
-    with redis_client().pipeline(transaction=True) as pipe:
-        for state in plan.states:
-            _write_state(pipe, state)
-        for membership in plan.memberships:
-            if membership.present:
-                pipe.sadd(membership.key, membership.member)
-            else:
-                pipe.srem(membership.key, membership.member)
-        if plan.event is not None:
-            pipe.xadd(plan.event.key, plan.event.fields, maxlen=STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
-        if len(pipe):
-            pipe.execute()
+def mark_built(*, client: Redis | None = None) -> None:
+    """Record that Redis holds the whole projection (after a full rebuild), under a new token: what
+    a reader kept from an earlier build (``reader``) is no longer taken for current."""
+    (client or redis_client()).set(keys.projection_built(), f"{timezone.now().isoformat()} {uuid.uuid4().hex}")
 
 
-def _write_state(pipe: Pipeline, state: HashState | SetState | ListState) -> None:
-    pipe.delete(state.key)
-    if isinstance(state, HashState):
-        if state.fields:
-            pipe.hset(state.key, mapping=state.fields)  # type: ignore[arg-type]
-            if state.expire_at is not None:
-                pipe.pexpireat(state.key, int(state.expire_at.timestamp() * 1000))
-    elif isinstance(state, SetState):
-        if state.members:
-            pipe.sadd(state.key, *sorted(state.members))
-    elif state.items:
-        pipe.rpush(state.key, *state.items)
+def confirm_current(*, client: Redis | None = None) -> None:
+    """Record that no change waits to be projected, for ``CURRENT_TTL_SECONDS`` (see ``reader``).
 
-
-def _forget(set_key: str, member: str) -> None:
-    redis_client().srem(set_key, member)
+    Call it only when the outbox holds no failed and no stale row and the projection is built.
+    """
+    now_ms = int(timezone.now().timestamp() * 1000)
+    (client or redis_client()).set(keys.projection_current(), str(now_ms), ex=CURRENT_TTL_SECONDS)

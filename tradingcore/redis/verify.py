@@ -1,21 +1,20 @@
-"""Comparison of Redis with PostgreSQL, stale-key detection, and the rebuild (SPEC section 9).
+"""Compares Redis with PostgreSQL (``verify_redis``): the drift, key by key and field by field.
 
-``verify`` walks every user, computes what Redis should hold (``state.user_plan``, the same
-builder the projector uses) and compares it key by key and field by field with what Redis holds;
-then it scans the unified key space for keys and set members with no live row behind them.
-``rebuild`` rewrites every user from the database and deletes what the scan finds stale.
-
-Legacy keys (HYPERRSI, GRID) are compared for the entities PostgreSQL knows, and removed or reset
-only for those: keys of bots not migrated yet are never touched. Layouts switched off in the
-settings are neither compared nor written. Each user is compared and repaired under its
-projection lock, so a projection running at the same time cannot be mistaken for drift. Reads
-only, except with ``fix=True`` / in ``rebuild``; never inside a database transaction.
+For each user, the desired states (``plan.user_states``, from the apps' ``sources``) are read back
+in one MULTI and compared. In hashes and lists shared with the legacy bots only our fields and our
+items count. A user whose drift might be a projection still in flight (a committed change not yet
+in Redis) is compared again after a short pause, so only lasting drift is reported. Then the
+unified key space is scanned for keys and set members with no live row behind them
+(``scan_stale``). Reads only, except with ``fix=True``, which re-projects the drifted users and
+removes the stale keys (see ``rebuild`` for the full rewrite). Never inside a database transaction.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,29 +22,29 @@ from typing import Any
 
 from django.utils import timezone
 
-from tradingcore import locks
 from tradingcore.enums import LIVE_ORDER_STATUSES, PositionStatus
-from tradingcore.redis import keys
-from tradingcore.redis.projector import apply_plan, assert_outside_transaction, redis_client
-from tradingcore.redis.state import (
+from tradingcore.redis import keys, sources
+from tradingcore.redis.plan import (
     ORDER_RETENTION,
     HashState,
     Layouts,
     ListState,
-    Plan,
+    Membership,
     SetState,
-    all_user_ids,
-    user_plan,
+    State,
+    UserStates,
+    last_change,
+    user_states,
 )
+from tradingcore.redis.projector import apply_states, assert_outside_transaction, redis_client
 
 ABSENT = "(absent)"
 PRESENT = "(present)"
 SCAN_COUNT = 1000
 STALE_BATCH = 500
+RECHECK_PAUSE_SECONDS = 0.2
 
 _LIVE = {status.value for status in LIVE_ORDER_STATUSES}
-_POSITION_SETS = ("positions:index:",)
-_ORDER_SETS = ("orders:user:", "orders:open:")
 
 Progress = Callable[[Iterable[str]], Iterable[str]]
 
@@ -80,53 +79,104 @@ def _identity(users: Iterable[str]) -> Iterable[str]:
     return users
 
 
-# -- comparison of one user's plan --------------------------------------------------------------
+def desired_states(user_id: str, *, layouts: Layouts, now: datetime | None = None) -> tuple[UserStates, dict[str, int]]:
+    """What Redis should hold for ``user_id`` now, and the versions of its entities."""
+    snapshot = sources.user_snapshot(user_id, now or timezone.now())
+    return user_states(snapshot, layouts=layouts, now=now or timezone.now()), snapshot.versions
 
 
-def compare_plan(plan: Plan, client: Any) -> list[Drift]:
-    """Read every key of ``plan`` in one MULTI and return the differences, in plan order."""
+# -- comparing one user ----------------------------------------------------------------------------
+
+
+def compare(wanted: UserStates, client: Any) -> list[Drift]:
+    """Read every key of ``wanted`` in one MULTI and return the differences, in order."""
     pipe = client.pipeline(transaction=True)
-    for state in plan.states:
+    for state in wanted.states:
         if isinstance(state, HashState):
             pipe.hgetall(state.key)
         elif isinstance(state, SetState):
             pipe.smembers(state.key)
         else:
             pipe.lrange(state.key, 0, -1)
-    for membership in plan.memberships:
+    for membership in wanted.memberships:
         pipe.sismember(membership.key, membership.member)
     results = pipe.execute() if len(pipe) else []
     drifts: list[Drift] = []
-    for state, actual in zip(plan.states, results, strict=False):
+    for state, actual in zip(wanted.states, results, strict=False):
         drifts.extend(_compare_state(state, actual))
-    for membership, present in zip(plan.memberships, results[len(plan.states) :], strict=True):
-        if bool(present) != membership.present:
-            expected, actual_text = (membership.member, ABSENT) if membership.present else (ABSENT, membership.member)
-            drifts.append(Drift(membership.key, "member", expected, actual_text))
+    for membership, present in zip(wanted.memberships, results[len(wanted.states) :], strict=True):
+        drifts.extend(_compare_membership(membership, bool(present)))
     return drifts
 
 
-def _compare_state(state: HashState | SetState | ListState, actual: Any) -> Iterator[Drift]:
+def _compare_membership(membership: Membership, present: bool) -> list[Drift]:
+    if present == membership.present:
+        return []
+    expected, actual = (membership.member, ABSENT) if membership.present else (ABSENT, membership.member)
+    return [Drift(membership.key, "member", expected, actual)]
+
+
+def _compare_state(state: State, actual: Any) -> Iterator[Drift]:
     if isinstance(state, HashState):
-        expected_fields = state.fields or {}
-        for name in list(expected_fields) + sorted(set(actual) - set(expected_fields)):
-            want, have = expected_fields.get(name, ABSENT), actual.get(name, ABSENT)
-            if want != have:
-                yield Drift(state.key, name, want, have)
+        yield from _compare_hash(state, actual)
     elif isinstance(state, SetState):
         for member in sorted(state.members - set(actual)):
             yield Drift(state.key, "member", member, ABSENT)
         for member in sorted(set(actual) - state.members):
             yield Drift(state.key, "member", ABSENT, member)
+    elif state.own:
+        yield from _compare_own_items(state, actual)
     else:
-        for index in range(max(len(state.items), len(actual))):
-            want = state.items[index] if index < len(state.items) else ABSENT
-            have = actual[index] if index < len(actual) else ABSENT
-            if want != have:
-                yield Drift(state.key, f"[{index}]", want, have)
+        yield from _compare_list(state, actual)
 
 
-# -- stale unified keys -------------------------------------------------------------------------
+def _compare_hash(state: HashState, actual: dict[str, str]) -> Iterator[Drift]:
+    expected = dict(state.fields or {})
+    if state.owner_field and state.owner:
+        expected = {state.owner_field: state.owner, **expected}
+    names = list(expected)
+    if not state.owner_field:
+        names += sorted(set(actual) - set(expected))
+    elif not state.owner and state.fields is None and state.owner_field in actual:
+        names = list(actual)  # a legacy hash of ours that should be gone
+    for name in names:
+        want, have = expected.get(name, ABSENT), actual.get(name, ABSENT)
+        if want != have:
+            yield Drift(state.key, name, want, have)
+
+
+def _compare_list(state: ListState, actual: list[str]) -> Iterator[Drift]:
+    for index in range(max(len(state.items), len(actual))):
+        want = state.items[index] if index < len(state.items) else ABSENT
+        have = actual[index] if index < len(actual) else ABSENT
+        if want != have:
+            yield Drift(state.key, f"[{index}]", want, have)
+
+
+def _compare_own_items(state: ListState, actual: list[str]) -> Iterator[Drift]:
+    """Our items in a list shared with the legacy bots: compared as a multiset, theirs ignored."""
+    wanted, have = Counter(state.items), Counter(item for item in actual if state.own in item)
+    for item in sorted((wanted - have).elements()):
+        yield Drift(state.key, "item", item, ABSENT)
+    for item in sorted((have - wanted).elements()):
+        yield Drift(state.key, "item", ABSENT, item)
+
+
+def verify_user(user_id: str, *, layouts: Layouts, client: Any, fix: bool = False) -> tuple[UserStates, list[Drift]]:
+    """The user's desired states and the lasting drift (compared again after a pause when the first
+    look disagrees, so a projection still landing is not reported); repaired with ``fix``."""
+    wanted, versions = desired_states(user_id, layouts=layouts)
+    drifts = compare(wanted, client)
+    if drifts:
+        time.sleep(RECHECK_PAUSE_SECONDS)
+        wanted, versions = desired_states(user_id, layouts=layouts)
+        drifts = compare(wanted, client)
+    if fix and drifts:
+        apply_states(wanted.states, versions=versions, memberships=wanted.memberships, counters=wanted.counters)
+    return wanted, drifts
+
+
+# -- stale unified keys ------------------------------------------------------------------------------
 
 
 def scan_stale(*, delete: bool, client: Any = None) -> tuple[list[Drift], int, int]:
@@ -135,7 +185,8 @@ def scan_stale(*, delete: bool, client: Any = None) -> tuple[list[Drift], int, i
     A position hash is live while the position in its ``id`` field is open and maps to that key;
     a history list while its newest item is a closed position of that user and exchange; an
     order hash while the order is live or within ``ORDER_RETENTION`` of its last change; a set
-    member while its position is open / its order live. Returns (drifts, stale keys, stale members).
+    member (or a slots-map field) while its position is open / its order live. Returns (drifts,
+    stale keys, stale members).
     """
     assert_outside_transaction()
     client = client or redis_client()
@@ -147,13 +198,20 @@ def scan_stale(*, delete: bool, client: Any = None) -> tuple[list[Drift], int, i
         stale_keys += len(removals)
         stale_members += sum(len(members) for members in member_removals.values())
         if delete and (removals or member_removals):
-            pipe = client.pipeline(transaction=False)
-            for key in removals:
-                pipe.delete(key)
-            for key, members in member_removals.items():
-                pipe.srem(key, *members)
-            pipe.execute()
+            _remove(client, removals, member_removals)
     return drifts, stale_keys, stale_members
+
+
+def _remove(client: Any, removals: list[str], member_removals: dict[str, list[str]]) -> None:
+    pipe = client.pipeline(transaction=False)
+    for key in removals:
+        pipe.delete(key)
+    for key, members in member_removals.items():
+        if _role(key) == "slots":
+            pipe.hdel(key, *members)
+        else:
+            pipe.srem(key, *members)
+    pipe.execute()
 
 
 def _unified_key_batches(client: Any) -> Iterator[list[str]]:
@@ -171,11 +229,13 @@ def _unified_key_batches(client: Any) -> Iterator[list[str]]:
 
 def _role(key: str) -> str:
     """What a unified key is, from its shape: decides its Redis type and its liveness rule."""
-    if key == keys.POSITIONS_ACTIVE or key.startswith(_POSITION_SETS):
+    if key == keys.POSITIONS_ACTIVE or key.startswith("positions:index:"):
         return "position_set"
+    if key.startswith("positions:slots:"):
+        return "slots"
     if key.startswith("positions:history:"):
         return "history"
-    if key.startswith(_ORDER_SETS):
+    if key.startswith(("orders:user:", "orders:open:")):
         return "order_set"
     if key.startswith("orders:"):
         return "order_hash"
@@ -185,13 +245,22 @@ def _role(key: str) -> str:
 _ROLE_TYPES = {
     "position_set": "set",
     "order_set": "set",
+    "slots": "hash",
     "history": "list",
     "order_hash": "hash",
     "position_hash": "hash",
 }
+_READERS = {
+    "position_hash": lambda pipe, key: pipe.hget(key, "id"),
+    "history": lambda pipe, key: pipe.lindex(key, 0),
+    "slots": lambda pipe, key: pipe.hgetall(key),
+    "position_set": lambda pipe, key: pipe.smembers(key),
+    "order_set": lambda pipe, key: pipe.smembers(key),
+    "order_hash": lambda pipe, key: pipe.exists(key),
+}
 
 
-def _stale_in_batch(client: Any, batch: list[str]) -> tuple[list[Drift], list[str], dict[str, list[str]]]:
+def _read_batch(client: Any, batch: list[str]) -> list[tuple[str, str, Any]]:
     pipe = client.pipeline(transaction=False)
     for key in batch:
         pipe.type(key)
@@ -199,26 +268,26 @@ def _stale_in_batch(client: Any, batch: list[str]) -> tuple[list[Drift], list[st
     typed = [(key, _role(key), kind) for key, kind in zip(batch, pipe.execute(), strict=True) if kind != "none"]
     pipe = client.pipeline(transaction=False)
     for key, role, kind in typed:
-        if kind != _ROLE_TYPES[role] or role == "order_hash":
+        if kind != _ROLE_TYPES[role]:
             pipe.exists(key)
-        elif role == "position_hash":
-            pipe.hget(key, "id")
-        elif role == "history":
-            pipe.lindex(key, 0)
         else:
-            pipe.smembers(key)
-    entries = [
+            _READERS[role](pipe, key)
+    return [
         (key, role if kind == _ROLE_TYPES[role] else "wrong_type", content)
         for (key, role, kind), content in zip(typed, pipe.execute(), strict=True)
     ]
+
+
+def _stale_in_batch(client: Any, batch: list[str]) -> tuple[list[Drift], list[str], dict[str, list[str]]]:
+    entries = _read_batch(client, batch)
     positions, orders = _load_rows(entries)
     now = timezone.now()
     drifts: list[Drift] = []
     removals: list[str] = []
     member_removals: dict[str, list[str]] = {}
     for key, role, content in entries:
-        if role.endswith("_set"):
-            dead = sorted(m for m in content if not _member_alive(key, m, positions, orders))
+        if role in ("position_set", "order_set", "slots"):
+            dead = sorted(m for m in content if not _member_alive(key, role, m, content, positions, orders))
             if dead:
                 member_removals[key] = dead
                 drifts.extend(Drift(key, "member", ABSENT, member) for member in dead)
@@ -242,13 +311,10 @@ def _history_head_id(content: Any) -> uuid.UUID | None:
         return None
 
 
-Rows = dict[uuid.UUID | None, dict[str, Any]]
+Rows = dict[Any, dict[str, Any]]
 
 
-def _load_rows(entries: list[tuple[str, str, Any]]) -> tuple[Rows, Rows]:
-    from orders.models import Order as OrderRow
-    from positions.models import Position as PositionRow
-
+def _ids_in(entries: list[tuple[str, str, Any]]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     position_ids: set[uuid.UUID | None] = set()
     order_ids: set[uuid.UUID | None] = set()
     for key, role, content in entries:
@@ -260,23 +326,27 @@ def _load_rows(entries: list[tuple[str, str, Any]]) -> tuple[Rows, Rows]:
             position_ids.add(_history_head_id(content))
         elif role == "order_set":
             order_ids.update(_uuid(member) for member in content)
-        elif role == "position_set":
+        elif role in ("position_set", "slots"):
             position_ids.update(_uuid(member) for member in content)
-    found_positions = [row_id for row_id in position_ids if row_id is not None]
-    found_orders = [row_id for row_id in order_ids if row_id is not None]
-    position_fields = ("id", "user_id", "exchange", "symbol", "side", "grid_level", "status")
-    order_fields = ("id", "user_id", "exchange", "symbol", "status", "created_at", "updated_at", "filled_at")
-    position_rows = PositionRow.objects.filter(pk__in=found_positions).values(*position_fields)
-    order_rows = OrderRow.objects.filter(pk__in=found_orders).values(*order_fields)
-    positions: Rows = {row["id"]: row for row in position_rows}
-    orders: Rows = {row["id"]: row for row in order_rows}
+    return {i for i in position_ids if i is not None}, {i for i in order_ids if i is not None}
+
+
+def _load_rows(entries: list[tuple[str, str, Any]]) -> tuple[Rows, Rows]:
+    position_ids, order_ids = _ids_in(entries)
+    positions = sources.get(sources.POSITION).liveness(position_ids) if position_ids else {}
+    orders = sources.get(sources.ORDER).liveness(order_ids) if order_ids else {}
     return positions, orders
 
 
 def _key_alive(key: str, role: str, content: Any, positions: Rows, orders: Rows, now: datetime) -> bool:
     if role == "order_hash":
         order = orders.get(_uuid(key.removeprefix("orders:")))
-        return order is not None and (order["status"] in _LIVE or _order_last_change(order) + ORDER_RETENTION > now)
+        if order is None:
+            return False
+        return (
+            order["status"] in _LIVE
+            or last_change(order["created_at"], order["updated_at"], order["filled_at"]) + ORDER_RETENTION > now
+        )
     if role == "position_hash":
         position = positions.get(_uuid(content))
         return position is not None and position["status"] == PositionStatus.OPEN and key == _position_key(position)
@@ -290,9 +360,9 @@ def _key_alive(key: str, role: str, content: Any, positions: Rows, orders: Rows,
     return False  # a unified key of the wrong type
 
 
-def _member_alive(key: str, member: str, positions: Rows, orders: Rows) -> bool:
+def _member_alive(key: str, role: str, member: str, content: Any, positions: Rows, orders: Rows) -> bool:
     row_id = _uuid(member)
-    if key.startswith("orders:"):
+    if role == "order_set":
         order = orders.get(row_id)
         if order is None or order["status"] not in _LIVE:
             return False
@@ -302,6 +372,9 @@ def _member_alive(key: str, member: str, positions: Rows, orders: Rows) -> bool:
     position = positions.get(row_id)
     if position is None or position["status"] != PositionStatus.OPEN:
         return False
+    if role == "slots":
+        slots_key = keys.position_slots(position["user_id"], position["exchange"])
+        return key == slots_key and content.get(member) == _position_key(position)
     if key == keys.POSITIONS_ACTIVE:
         return True
     return key == keys.position_index(position["user_id"], position["exchange"])
@@ -311,11 +384,7 @@ def _position_key(row: dict[str, Any]) -> str:
     return keys.position(row["user_id"], row["exchange"], row["symbol"], row["side"], row["grid_level"])
 
 
-def _order_last_change(row: dict[str, Any]) -> datetime:
-    return max(row[name] for name in ("created_at", "updated_at", "filled_at") if row[name] is not None)
-
-
-# -- the two operations -------------------------------------------------------------------------
+# -- the operation ---------------------------------------------------------------------------------
 
 
 def verify(*, fix: bool = False, user_ids: Iterable[str] | None = None, progress: Progress = _identity) -> Report:
@@ -328,16 +397,12 @@ def verify(*, fix: bool = False, user_ids: Iterable[str] | None = None, progress
     client = redis_client()
     layouts = Layouts.from_settings()
     report = Report()
-    users = list(user_ids) if user_ids is not None else all_user_ids()
+    users = list(user_ids) if user_ids is not None else sources.all_user_ids()
     for user_id in progress(users):
         report.users += 1
-        with locks.user_lock(user_id):
-            plan = user_plan(user_id, layouts=layouts)
-            drifts = compare_plan(plan, client)
-            if fix and drifts:
-                apply_plan(plan)
-                report.keys_written += len(plan.states)
-        report.keys_checked += len(plan.states)
+        wanted, drifts = verify_user(user_id, layouts=layouts, client=client, fix=fix)
+        report.keys_checked += len(wanted.states)
+        report.keys_written += len(wanted.states) if fix and drifts else 0
         report.drifts.extend(drifts)
     if layouts.unified and user_ids is None:
         stale, report.stale_keys, report.stale_members = scan_stale(delete=fix, client=client)
@@ -345,32 +410,3 @@ def verify(*, fix: bool = False, user_ids: Iterable[str] | None = None, progress
     # A dead member of an index set is seen by both passes: report it once.
     report.drifts = list(dict.fromkeys(report.drifts))
     return report
-
-
-def rebuild(*, user_ids: Iterable[str] | None = None, progress: Progress = _identity) -> Report:
-    """Rewrite the projection of every user (or of ``user_ids``) and delete stale unified keys.
-
-    The stale scan runs only for a full rebuild with the unified layout on. Raises like ``verify``.
-    """
-    assert_outside_transaction()
-    layouts = Layouts.from_settings()
-    report = Report()
-    users = list(user_ids) if user_ids is not None else all_user_ids()
-    for user_id in progress(users):
-        report.users += 1
-        with locks.user_lock(user_id):
-            plan = user_plan(user_id, layouts=layouts)
-            apply_plan(plan)
-        report.keys_written += sum(1 for state in plan.states if _has_content(state))
-        report.keys_removed += sum(1 for state in plan.states if not _has_content(state))
-    if layouts.unified and user_ids is None:
-        _, report.stale_keys, report.stale_members = scan_stale(delete=True)
-    return report
-
-
-def _has_content(state: HashState | SetState | ListState) -> bool:
-    if isinstance(state, HashState):
-        return bool(state.fields)
-    if isinstance(state, SetState):
-        return bool(state.members)
-    return bool(state.items)

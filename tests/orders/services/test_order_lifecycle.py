@@ -11,7 +11,7 @@ from orders.models import Order, OrderEvent
 from orders.services import OrderManager
 from tests.managers import OTHER_USER, USER, btc, mark
 from tradingcore.enums import OrderStatus
-from tradingcore.exceptions import Conflict, InvalidInput, InvalidOrder, InvalidTransition, NotFound
+from tradingcore.exceptions import Conflict, InvalidInput, InvalidOrder, InvalidTransition, ObjectNotFound
 from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,9 +95,9 @@ def test_another_users_order_is_not_found(manager) -> None:  # type: ignore[no-u
     mark("45000")
     order = manager.create_order(**btc(side="sell", order_type="limit", quantity="0.1", price="46000"))
 
-    with pytest.raises(NotFound):
+    with pytest.raises(ObjectNotFound):
         manager.cancel_order(order.id, user_id=OTHER_USER)
-    with pytest.raises(NotFound):
+    with pytest.raises(ObjectNotFound):
         manager.get_order(order.id, user_id=OTHER_USER)
     assert Order.objects.get(pk=order.id).status == OrderStatus.OPEN
 
@@ -155,10 +155,11 @@ def test_async_twins_work_from_coroutines(manager) -> None:  # type: ignore[no-u
 
 
 def test_cancelling_an_order_still_being_placed_is_a_conflict_not_a_guess(manager) -> None:  # type: ignore[no-untyped-def]
-    from orders import services, validation
+    from orders import placement, requests
+    from tradingcore.exchange.instruments import get_market
 
-    spec = validation.order_spec(**btc(side="buy", order_type="market", quantity="0.1"))
-    pending = services.save_pending_order(spec, symbol="BTC-USDT-SWAP", quantity=D("0.1"), actor="system:test")
+    spec = requests.order_spec(**btc(side="buy", order_type="market", quantity="0.1"))
+    pending = placement.save_pending_order(spec, market=get_market("okx", "BTC-USDT-SWAP"), actor="system:test")
 
     with pytest.raises(Conflict):
         manager.cancel_order(pending.pk, user_id=USER)

@@ -9,7 +9,7 @@ import pytest
 from orders.models import Order
 from positions.services import PositionManager
 from tests.managers import OTHER_USER, USER, btc, mark
-from tradingcore.exceptions import InsufficientPosition, InvalidInput, NotFound
+from tradingcore.exceptions import InsufficientPosition, InvalidInput, ObjectNotFound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,12 +33,12 @@ def test_closing_another_users_position_is_not_found() -> None:
     mark("100")
     position = manager.open_position(**btc(side="long", size="0.1"))
 
-    with pytest.raises(NotFound):
+    with pytest.raises(ObjectNotFound):
         manager.close_position(position.id, user_id=OTHER_USER)
 
 
 def test_closing_without_an_open_position_is_not_found() -> None:
-    with pytest.raises(NotFound):
+    with pytest.raises(ObjectNotFound):
         PositionManager().close_position(user_id=USER, exchange="okx", symbol="BTC-USDT-SWAP", side="long")
 
 

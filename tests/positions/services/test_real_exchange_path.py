@@ -13,7 +13,7 @@ from positions.services import PositionManager
 from tests.tradingcore.exchange.okx_loopback import PLACE_ORDER, OkxLoopback, running_loopback
 from tradingcore.enums import OrderStatus, PositionMode
 from tradingcore.exceptions import AccountMissing, InsufficientFunds
-from tradingcore.exchange.ccxt_gateway import clear_gateway_cache
+from tradingcore.exchange.ccxt import clear_gateway_cache
 from tradingcore.models import ExchangeAccount
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -54,7 +54,7 @@ from tradingcore.exceptions import (
     RateLimited,
 )
 from tradingcore.exchange.base import OrderRequest
-from tradingcore.exchange.ccxt_gateway import (
+from tradingcore.exchange.ccxt import (
     CCXT_EXCHANGE_IDS,
     CcxtGateway,
     build_ccxt_client,
@@ -283,6 +283,45 @@ def test_quantity_is_rounded_down_to_the_lot_size(okx: OkxLoopback, gateway: Ccx
     assert sent == ["12.34", "2"]
     assert btc.quantity == Decimal("0.1234")
     assert eth.quantity == Decimal("0.2")
+
+
+def test_request_with_contracts_sends_exactly_those_contracts(okx: OkxLoopback, gateway: CcxtGateway) -> None:
+    # given a request whose caller already sized it at 7 contracts (its quantity would convert to 10)
+    request = order(quantity="0.1", contracts=Decimal("7"), client_order_id="sized1")
+    # when the gateway places it
+    placed = gateway.place_order(request)
+    # then OKX got 7 contracts, not a second conversion of the quantity, and the order reports 0.07 BTC
+    assert only(okx.requests_to(PLACE_ORDER, "POST")).body["sz"] == "7"
+    assert placed.quantity == Decimal("0.07")
+
+
+def test_accepted_order_whose_state_fetch_fails_reports_the_contracts_sent(
+    okx: OkxLoopback, gateway: CcxtGateway
+) -> None:
+    # given OKX takes the order and then fails the state fetch once
+    okx.fail("GET", PLACE_ORDER, http_status=503)
+    # when the gateway places a limit order sized at 7 contracts
+    placed = gateway.place_order(
+        order(order_type=OrderType.LIMIT, price=Decimal("59000"), contracts=Decimal("7"), client_order_id="sized2")
+    )
+    # then the order comes back open from the request, sized by the contracts sent
+    assert placed.status is OrderStatus.OPEN
+    assert placed.quantity == Decimal("0.07")
+    assert only(okx.requests_to(PLACE_ORDER, "POST")).body["sz"] == "7"
+
+
+@pytest.mark.parametrize(("contracts", "refusal"), [("7.005", "amount step"), ("0", "minimum order size")])
+def test_contracts_off_the_lot_or_below_the_minimum_are_refused_before_any_request(
+    okx: OkxLoopback, gateway: CcxtGateway, contracts: str, refusal: str
+) -> None:
+    # given the markets already loaded (BTC lot: 0.01 contracts)
+    gateway.market(BTC)
+    requests_before = len(okx.requests)
+    # when a request carries contracts that cannot be sent as they are
+    with pytest.raises(InvalidOrder, match=refusal):
+        gateway.place_order(order(contracts=Decimal(contracts)))
+    # then nothing was sent: the gateway never rounds the caller's contracts
+    assert len(okx.requests) == requests_before
 
 
 @pytest.mark.parametrize(("symbol", "quantity"), [(BTC, "0.00009"), (ETH, "0.05"), (BTC, "0")])

@@ -247,3 +247,55 @@ def test_dry_run_exchange_keeps_its_own_book_and_contract_sizes() -> None:
         PaperGateway(exchange="paper", user_id=USER).place_order(
             order("buy", "market", "1000", symbol="DOGE-USDT-SWAP")
         )
+
+
+def test_contracts_given_by_the_caller_are_placed_as_is_and_the_quantity_is_not_converted_again(
+    gateway: PaperGateway,
+) -> None:
+    set_mark("paper", BTC, D("50000"))
+
+    # a quantity that converts to 0 contracts (below the minimum) would be refused if converted
+    placed = gateway.place_order(order("buy", quantity="0.001", contracts=D("3")))
+
+    assert (placed.quantity, placed.filled_qty) == (D("0.03"), D("0.03"))  # 3 contracts of 0.01 BTC
+    assert PaperOrder.objects.get(client_order_id=placed.client_order_id).contracts == D("3")
+    (position,) = gateway.fetch_positions()
+    assert (position.size, position.contracts) == (D("0.03"), D("3"))
+
+
+def test_contracts_given_by_the_caller_use_the_instruments_contract_size_in_dry_run() -> None:
+    okx = PaperGateway(exchange="okx", user_id=USER)
+    set_mark("okx", "DOGE-USDT-SWAP", D("0.1"))
+
+    placed = okx.place_order(order("buy", quantity="1500", symbol="DOGE-USDT-SWAP", contracts=D("2")))
+
+    assert placed.quantity == D("2000")  # two contracts of 1000 DOGE, not 1500 DOGE converted
+
+
+@pytest.mark.parametrize(
+    ("contracts", "message"),
+    [("0", "greater than zero"), ("1.5", "in steps of 1"), ("0.000000001", "decimal places")],
+)
+def test_contracts_off_the_amount_step_or_not_positive_are_refused_and_nothing_is_stored(
+    gateway: PaperGateway, contracts: str, message: str
+) -> None:
+    set_mark("paper", BTC, D("50000"))
+
+    with pytest.raises(InvalidOrder, match=message):
+        gateway.place_order(order("buy", contracts=D(contracts)))
+
+    assert not PaperOrder.objects.exists()
+
+
+def test_retry_of_a_reduce_only_close_returns_the_first_order_once_the_position_is_gone(
+    gateway: PaperGateway,
+) -> None:
+    set_mark("paper", BTC, D("50000"))
+    gateway.place_order(order("buy", quantity="0.02"))
+    close = order("sell", quantity="0.02", reduce_only=True, client_order_id="closeretry01")
+    first = gateway.place_order(close)
+
+    again = gateway.place_order(close)  # the position is flat now: a new close would be refused
+
+    assert (again.exchange_order_id, again.status, again.fills) == (first.exchange_order_id, first.status, first.fills)
+    assert PaperFill.objects.count() == 2

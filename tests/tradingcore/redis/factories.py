@@ -121,19 +121,29 @@ def private_redis() -> Iterator[RedisServer]:
         server.stop()
 
 
+LEGACY_LISTS = (b":open_orders", b":closed_orders")
+
+
 def snapshot(url: str) -> dict[bytes, tuple[bytes, Any, int]]:
-    """Every key except the event streams: (type, DUMP bytes, absolute expiry in ms or -1).
+    """Every key except the event streams and the projection's own bookkeeping (``projection:*``,
+    versions with a rolling expiry): (type, DUMP bytes, absolute expiry in ms or -1).
 
     Sets are taken as their members: DUMP of a hashtable-encoded set depends on insertion order
-    and hash seeds, which says nothing about the content.
+    and hash seeds, which says nothing about the content. So are the HYPERRSI order lists, which
+    the legacy bots share with us: their items are kept by id, in no meaningful order.
     """
     raw = redis.Redis.from_url(url)
     result: dict[bytes, tuple[bytes, Any, int]] = {}
     for key in raw.scan_iter(count=1000):
-        if key.startswith(b"events:"):
+        if key.startswith((b"events:", b"projection:")):
             continue
         kind = raw.type(key)
-        value = frozenset(raw.smembers(key)) if kind == b"set" else raw.dump(key)
+        if kind == b"set":
+            value: Any = frozenset(raw.smembers(key))
+        elif key.endswith(LEGACY_LISTS):
+            value = tuple(sorted(raw.lrange(key, 0, -1)))
+        else:
+            value = raw.dump(key)
         result[key] = (kind, value, raw.pexpiretime(key))
     raw.close()
     return result
@@ -180,7 +190,7 @@ def populate() -> dict[str, Any]:
     rows["trigger_tp"] = make_order(order_type="trigger", side="buy", reduce_only=True, price=None,
                                     trigger_price=D("2900"), position=rows["eth_short"],
                                     symbol="ETH-USDT-SWAP", quantity=D("1"),
-                                    metadata={"role": "take_profit"})  # fmt: skip
+                                    role="take_profit")  # fmt: skip
     rows["filled"] = make_order(status="filled", filled_qty=D("0.1"), avg_fill_price=D("44000"),
                                 updated_at=now, filled_at=now)  # fmt: skip
     rows["ancient"] = make_order(status="cancelled")

@@ -141,6 +141,24 @@ def test_every_position_field_round_trips(position: Position) -> None:
     assert list(fields) == list(codec.POSITION_FIELDS)
 
 
+@given(positions())
+def test_the_read_path_decoder_builds_the_same_dto_as_the_validating_one(position: Position) -> None:
+    fields = codec.encode_position(position)
+
+    fast, validated = codec.decode_position_fast(fields), codec.decode_position(fields)
+
+    assert fast.model_dump() == validated.model_dump()
+    assert {name: type(value) for name, value in dict(fast).items()} == {
+        name: type(value) for name, value in dict(validated).items()
+    }
+    assert (fast.pnl_info.total_pnl, fast.notional_value, fast.is_open) == (
+        validated.pnl_info.total_pnl,
+        validated.notional_value,
+        validated.is_open,
+    )
+    assert codec.encode_position(fast) == fields
+
+
 @given(orders())
 def test_every_order_field_round_trips(order: Order) -> None:
     fields = codec.encode_order(order)
@@ -287,25 +305,28 @@ def test_grid_reset_is_zero_entry_and_size() -> None:
 
 
 def test_hyperrsi_order_item_pos_side_without_a_position() -> None:
-    order = {
-        "id": "7d6f3a52-7c2a-4a8e-9a11-1d3b1c0c2f11",
-        "exchange_order_id": None,
-        "symbol": "BTC-USDT-SWAP",
-        "side": OrderSide.BUY,
-        "order_type": OrderType.LIMIT,
-        "quantity": D("0.3"),
-        "filled_qty": D("0.1"),
-        "avg_fill_price": D("45000.10"),
-        "status": OrderStatus.PARTIALLY_FILLED,
-        "reduce_only": True,
-        "created_at": datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
-        "updated_at": datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC),
-    }
+    order = Order(
+        id="7d6f3a52-7c2a-4a8e-9a11-1d3b1c0c2f11",
+        user_id="u",
+        exchange="okx",
+        client_order_id="abc123",
+        symbol="BTC-USDT-SWAP",
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=D("0.3"),
+        filled_qty=D("0.1"),
+        avg_fill_price=D("45000.10"),
+        status=OrderStatus.PARTIALLY_FILLED,
+        reduce_only=True,
+        contract_size=D("0.1"),
+        created_at=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        updated_at=datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC),
+    )
 
-    item = codec.encode_hyperrsi_order(order, contract_size=D("0.1"), position_side=None)
+    item = codec.encode_hyperrsi_order(order)
 
     assert json.loads(item) == {
-        "order_id": order["id"],
+        "order_id": str(order.id),
         "symbol": "BTC-USDT-SWAP",
         "side": "buy",
         "size": "3",
@@ -316,4 +337,6 @@ def test_hyperrsi_order_item_pos_side_without_a_position() -> None:
         "update_time": 1714564830,
         "order_type": "limit",
         "posSide": "short",  # a reduce-only buy closes a short
+        "clientOrderId": "abc123",  # ours, never changes: how the item is found again
+        "managed_by": "tradingcore",  # tells our items from the legacy bots' own
     }

@@ -12,11 +12,27 @@ from django.db import connection, transaction
 
 from positions.models import Position as PositionRow
 from tests.tradingcore.redis.factories import SYMBOL, USER, D, RedisServer, make_order, make_position
+from tradingcore.changeset import ChangeSet
 from tradingcore.models import OutboxEntry
 from tradingcore.redis import keys
-from tradingcore.redis.outbox import drain_outbox, record_order_change, record_position_change
+from tradingcore.redis.outbox import drain_outbox
 from tradingcore.redis.projector import ProjectionInTransactionError, redis_client
 from tradingcore.redis.verify import verify
+
+
+def record_change(row: Any, event: str) -> None:
+    """What a service does last in its transaction: hand the row's current state to the outbox."""
+    from orders import projection as order_projection
+    from positions import projection as position_projection
+
+    fresh = type(row).objects.get(pk=row.pk)
+    module = position_projection if isinstance(row, PositionRow) else order_projection
+    changeset = ChangeSet()
+    changeset.project(module.change(fresh, event))
+    changeset.save()
+
+
+record_position_change = record_order_change = record_change
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 
 from tests.tradingcore.redis.factories import SYMBOL, T0, USER, D, close, make_order, make_position, snapshot
-from tradingcore.redis import keys, state
+from tradingcore.redis import keys, plan
 from tradingcore.redis.projector import ProjectionInTransactionError, project_order, project_position
 
 pytestmark = pytest.mark.django_db
@@ -110,14 +110,13 @@ def test_closing_removes_the_hash_and_memberships_and_prepends_history(redis_cli
 
 
 def test_history_is_capped_newest_first(redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(state, "HISTORY_CAP", 3)
+    monkeypatch.setattr(plan, "HISTORY_CAP", 3)
     rows = []
     for hour in range(5):
         row = make_position()
         close(row, exit_price=D("45000"), realized=D(0), at=T0 + timedelta(hours=hour + 1))
         rows.append(row)
-
-    project_position(rows[-1].pk)
+        project_position(row.pk)  # each projected as it closed
 
     items = redis_client.lrange(keys.position_history(USER, "okx"), 0, -1)
     assert [json.loads(item)["id"] for item in items] == [str(row.pk) for row in reversed(rows[2:])]
@@ -147,7 +146,9 @@ def test_projecting_twice_writes_the_same_bytes(settings: Any) -> None:
     project_position(position.pk)
 
     assert snapshot(settings.REDIS_URL) == first
-    assert len(first) == 8
+    # position hash, index, active set, slots map, GRID level, order hash, user and market order sets,
+    # and the HYPERRSI open-order list
+    assert len(first) == 9
 
 
 # -- unified order keys ---------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def test_terminal_order_leaves_the_live_sets_and_its_hash_expires(redis_client: 
     assert not redis_client.exists(keys.open_orders("okx", SYMBOL))
     assert redis_client.hget(keys.order(order.pk), "status") == "filled"
     expires = redis_client.pexpiretime(keys.order(order.pk)) / 1000
-    assert expires == pytest.approx((now + state.ORDER_RETENTION).timestamp(), abs=1)
+    assert expires == pytest.approx((now + plan.ORDER_RETENTION).timestamp(), abs=1)
 
 
 def test_order_that_ended_long_ago_is_removed_at_once(redis_client: Any) -> None:
@@ -248,6 +249,7 @@ def test_hyperrsi_position_hash_counts_contracts(redis_client: Any) -> None:
         "sl_price": "44000",
         "tp_prices": "47000",
         "last_update_time": str(EPOCH_T0 + 60),
+        "tradingcore_position_id": str(position.pk),  # our mark: the bots' own fields are never touched
     }
 
 
@@ -283,16 +285,19 @@ def test_hyperrsi_open_orders_hold_live_limit_and_take_profit_orders(redis_clien
     )  # fmt: skip
     trigger_tp = make_order(
         order_type="trigger", side="sell", reduce_only=True, trigger_price=D("46000"), price=None,
-        position=position, created_at=T0 + timedelta(seconds=2), metadata={"role": "take_profit"},
+        position=position, created_at=T0 + timedelta(seconds=2), role="take_profit",
     )  # fmt: skip
-    make_order(order_type="trigger", side="sell", reduce_only=True, trigger_price=D("44000"), price=None,
-               position=position, metadata={"role": "stop_loss"})  # fmt: skip
-    make_order(order_type="trigger", side="sell", trigger_price=D("46000"), metadata={"role": "take_profit"})
-    make_order(order_type="stop_loss", side="sell", reduce_only=True, trigger_price=D("44000"), price=None)
-    make_order(order_type="market", price=None)
-    make_order(grid_level=4)
+    unlisted = [
+        make_order(order_type="trigger", side="sell", reduce_only=True, trigger_price=D("44000"), price=None,
+                   position=position, role="stop_loss"),
+        make_order(order_type="trigger", side="sell", trigger_price=D("46000"), role="take_profit"),
+        make_order(order_type="stop_loss", side="sell", reduce_only=True, trigger_price=D("44000"), price=None),
+        make_order(order_type="market", price=None),
+        make_order(grid_level=4),
+    ]  # fmt: skip
 
-    project_order(limit.pk)
+    for order in [limit, take_profit, trigger_tp, *unlisted]:  # as the service projects each change
+        project_order(order.pk)
 
     items = [json.loads(item) for item in redis_client.lrange(keys.hyperrsi_open_orders(USER), 0, -1)]
     assert [item["order_id"] for item in items] == [str(trigger_tp.pk), str(take_profit.pk), "ex-1"]
@@ -308,6 +313,8 @@ def test_hyperrsi_open_orders_hold_live_limit_and_take_profit_orders(redis_clien
         "update_time": EPOCH_T0 + 5,
         "order_type": "limit",
         "posSide": "long",
+        "clientOrderId": limit.client_order_id,
+        "managed_by": "tradingcore",
     }
     assert (items[1]["posSide"], items[1]["side"], items[1]["size"]) == ("long", "sell", "10")
 
@@ -317,6 +324,7 @@ def test_hyperrsi_order_sizes_use_the_linked_position_contract_size(redis_client
     linked = make_order(symbol="ODD-USDT-SWAP", quantity=D("2"), position=position)
     unlisted = make_order(symbol="ODD-USDT-SWAP", quantity=D("2"), created_at=T0 - timedelta(seconds=1))
 
+    project_order(unlisted.pk)
     project_order(linked.pk)
 
     items = [json.loads(item) for item in redis_client.lrange(keys.hyperrsi_open_orders(USER), 0, -1)]
@@ -324,14 +332,15 @@ def test_hyperrsi_order_sizes_use_the_linked_position_contract_size(redis_client
 
 
 def test_ended_orders_move_to_hyperrsi_closed_orders_capped(redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(state, "LEGACY_CLOSED_ORDERS_CAP", 2)
+    monkeypatch.setattr(plan, "LEGACY_CLOSED_ORDERS_CAP", 2)
     make_position()
     orders = [make_order(updated_at=T0 + timedelta(minutes=n)) for n in range(3)]
     for order in orders:
         order.status, order.filled_qty, order.avg_fill_price = "filled", D("0.1"), D("44000.5")
         order.save()
 
-    project_order(orders[0].pk)
+    for order in orders:  # each projected as it ended
+        project_order(order.pk)
 
     assert not redis_client.exists(keys.hyperrsi_open_orders(USER))
     items = [json.loads(item) for item in redis_client.lrange(keys.hyperrsi_closed_orders(USER), 0, -1)]
@@ -355,6 +364,7 @@ def test_grid_level_hash_uses_json_numbers_and_a_signed_count(redis_client: Any)
         "grid_count": "1",
         "pnl": "0.00000000",
         "execution_time": '"2024-05-01T12:00:00+00:00"',
+        "tradingcore_position_id": f'"{long_level.pk}"',  # JSON, as GRID's reader decodes every field
     }
     short = redis_client.hgetall(keys.grid_level("okx", USER, SYMBOL, 6))
     assert (short["grid_count"], short["entry_price"], short["position_size"]) == ("-1", "46000.5", "10.0")
@@ -409,9 +419,7 @@ def test_each_projection_appends_a_seed_event_to_the_user_stream(redis_client: A
 
 
 def test_stream_is_capped(redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tradingcore.redis.projector as projector
-
-    monkeypatch.setattr(projector, "STREAM_MAXLEN", 5)
+    monkeypatch.setattr(plan, "STREAM_MAXLEN", 5)
     position = make_position()
     for _ in range(400):
         project_position(position.pk)
@@ -451,7 +459,8 @@ def test_unified_flag_off_also_stops_the_stream_and_order_hashes(redis_client: A
 
     project_order(order.pk)
 
-    assert redis_client.keys("*") == [keys.hyperrsi_open_orders(USER)]
+    projection_data = [key for key in redis_client.keys("*") if not key.startswith("projection:")]
+    assert projection_data == [keys.hyperrsi_open_orders(USER)]
 
 
 def test_projecting_inside_a_transaction_is_refused(redis_client: Any) -> None:

@@ -2,7 +2,8 @@
 
 ``PaperGateway`` serves the gateway interface for one user; ``set_mark`` moves a market and
 matches its book; ``random_walk`` drives a demo. Modules: ``placement`` (validation, placing,
-cancelling), ``engine`` (matching, fills, positions), ``book`` (marks), ``describe`` (DTOs).
+cancelling), ``engine`` (matching, fills), ``positions`` (paper positions), ``book`` (marks),
+``leverage`` (leverage settings), ``describe`` (DTOs).
 
 Settings (read at call time, with defaults): ``TRADING_PAPER_MAKER_FEE`` (0.0002),
 ``TRADING_PAPER_TAKER_FEE`` (0.0005), ``TRADING_PAPER_SLIPPAGE_BPS`` (0).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from tradingcore.decimals import quantize
@@ -23,8 +24,14 @@ def describe_fill(fill: PaperFill) -> ExchangeFill:
     )
 
 
-def describe_order(order: PaperOrder) -> ExchangeOrder:
-    """The order's current state with every fill, oldest first."""
+def describe_order(order: PaperOrder, fills: Sequence[PaperFill] | None = None) -> ExchangeOrder:
+    """The order's current state with every fill, oldest first.
+
+    ``fills``: all the order's fills when the caller holds them (an order placed by this call);
+    None reads them from the database (one query).
+    """
+    if fills is None:
+        fills = list(PaperFill.objects.filter(order=order).order_by("id"))
     filled = order.filled_qty
     return ExchangeOrder(
         exchange_order_id=order.exchange_order_id,
@@ -41,7 +48,7 @@ def describe_order(order: PaperOrder) -> ExchangeOrder:
         reduce_only=order.reduce_only,
         fee=order.fee,
         fee_currency=order.fee_currency,
-        fills=tuple(describe_fill(fill) for fill in PaperFill.objects.filter(order=order).order_by("id")),
+        fills=tuple(describe_fill(fill) for fill in fills),
         timestamp=order.created_at,
         reject_reason=order.reject_reason,
     )

@@ -27,9 +27,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from tradingcore import db
 from tradingcore.decimals import ZERO, quantize, quantize_precise, to_decimal
 from tradingcore.enums import Exchange, Liquidity, OrderSide, OrderStatus, OrderType, PositionSide, TimeInForce
 from tradingcore.exchange.base import MarketInfo
+from tradingcore.exchange.paper.positions import Positions, is_reducing, reduced_side
 from tradingcore.models import PaperFill, PaperMark, PaperOrder, PaperPosition
 
 _BPS = Decimal(10_000)
@@ -78,10 +80,16 @@ class Budget:
 def lock_book(exchange: Exchange, symbol: str) -> PaperMark:
     """Lock the mark row of one market (creating it without a price if needed).
 
-    Holding it serialises placement and matching on that market across processes.
+    Holding it serialises placement and matching on that market across processes. One statement
+    when the row exists (the common case); a missing row is inserted (a concurrent insert of the
+    same market is ignored, not an error) and then locked.
     """
-    PaperMark.objects.get_or_create(exchange=exchange.value, symbol=symbol)
-    return PaperMark.objects.select_for_update().get(exchange=exchange.value, symbol=symbol)
+    key = {"exchange": exchange.value, "symbol": symbol}
+    books = db.select(PaperMark, where=key, lock=True)
+    if not books:
+        PaperMark.objects.bulk_create([PaperMark(exchange=exchange.value, symbol=symbol)], ignore_conflicts=True)
+        books = db.select(PaperMark, where=key, lock=True)
+    return books[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,26 +134,12 @@ def crossed_by(order: PaperOrder, mark: Decimal) -> bool:
     return mark <= order.price if order.side == OrderSide.BUY else mark >= order.price
 
 
-def is_reducing(order: PaperOrder) -> bool:
-    """``reduce_only``, or a hedge-mode order on the exit side of its ``position_side``."""
-    if order.reduce_only:
-        return True
-    return bool(order.position_side) and order.side == PositionSide(order.position_side).exit_order_side
-
-
-def reduced_side(order: PaperOrder) -> PositionSide:
-    """The position side this order reduces (hedge: its ``position_side``; one-way: the opposite side)."""
-    if order.position_side:
-        return PositionSide(order.position_side)
-    return PositionSide.SHORT if order.side == OrderSide.BUY else PositionSide.LONG
-
-
 # ---------------------------------------------------------------------------------------------
 # Positions
 
 
 def position_size(user_id: str, exchange: str, symbol: str, side: PositionSide) -> Decimal:
-    """The locked current size of one paper position (0 when there is none)."""
+    """The locked current size of one paper position in base currency (0 when there is none)."""
     position = (
         PaperPosition.objects.select_for_update()
         .filter(user_id=user_id, exchange=exchange, symbol=symbol, side=side.value)
@@ -154,47 +148,10 @@ def position_size(user_id: str, exchange: str, symbol: str, side: PositionSide) 
     return position.size if position is not None else ZERO
 
 
-def _locked_position(order: PaperOrder, side: PositionSide) -> PaperPosition:
-    position, _ = PaperPosition.objects.select_for_update().get_or_create(
-        user_id=order.user_id, exchange=order.exchange, symbol=order.symbol, side=side.value
-    )
-    return position
-
-
-def _increase(order: PaperOrder, side: PositionSide, quantity: Decimal, price: Decimal) -> None:
-    position = _locked_position(order, side)
-    new_size = position.size + quantity
-    position.entry_price = quantize_precise((position.entry_price * position.size + price * quantity) / new_size)
-    position.size = new_size
-    position.updated_at = timezone.now()
-    position.save()
-
-
-def _reduce(order: PaperOrder, side: PositionSide, quantity: Decimal, price: Decimal) -> Decimal:
-    """Reduce one side by up to ``quantity``; return how much it reduced."""
-    position = _locked_position(order, side)
-    taken = min(quantity, position.size)
-    if taken <= 0:
-        return ZERO
-    position.realized_pnl += quantize(side.direction * taken * (price - position.entry_price))
-    position.size -= taken
-    position.updated_at = timezone.now()
-    position.save()
-    return taken
-
-
 def _apply_to_positions(order: PaperOrder, quantity: Decimal, price: Decimal) -> None:
-    if is_reducing(order):
-        _reduce(order, reduced_side(order), quantity, price)
-        return
-    own_side = PositionSide.LONG if order.side == OrderSide.BUY else PositionSide.SHORT
-    if order.position_side:
-        _increase(order, own_side, quantity, price)
-        return
-    # One-way mode nets: the order first reduces the opposite side, the rest opens its own.
-    rest = quantity - _reduce(order, reduced_side(order), quantity, price)
-    if rest > 0:
-        _increase(order, own_side, rest, price)
+    positions = Positions.lock(order)
+    positions.apply(quantity, price)
+    positions.save()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,16 +179,18 @@ def end(order: PaperOrder, status: OrderStatus, reason: str = "") -> None:
     order.save()
 
 
-def _record_fill(
+def new_fill(
     order: PaperOrder, market: MarketInfo, quantity: Decimal, price: Decimal, liquidity: Liquidity
 ) -> PaperFill:
+    """An unsaved fill of ``quantity`` (base) at ``price`` paying the ``liquidity`` fee (settle
+    currency), already counted on ``order`` in memory: filled quantity, notional, fee, status."""
     rate = maker_fee_rate() if liquidity is Liquidity.MAKER else taker_fee_rate()
     now = timezone.now()
     fee = quantize(quantity * price * rate)
-    fill = PaperFill.objects.create(
+    fill = PaperFill(
         order=order,
         price=price,
-        quantity=quantity,
+        quantity=quantize(quantity),  # as the row reads back, so a fill in hand describes like a stored one
         fee=fee,
         fee_currency=market.settle,
         liquidity=liquidity.value,
@@ -243,6 +202,14 @@ def _record_fill(
     order.fee_currency = market.settle
     order.status = (OrderStatus.FILLED if order.filled_qty >= order.quantity else OrderStatus.PARTIALLY_FILLED).value
     order.updated_at = now
+    return fill
+
+
+def _record_fill(
+    order: PaperOrder, market: MarketInfo, quantity: Decimal, price: Decimal, liquidity: Liquidity
+) -> PaperFill:
+    fill = new_fill(order, market, quantity, price, liquidity)
+    fill.save()
     _apply_to_positions(order, quantity, price)
     return fill
 
@@ -303,6 +270,27 @@ def accept(order: PaperOrder, market: MarketInfo, mark: Decimal | None) -> list[
             return []
         return activate(order, market, mark, Budget())
     return go_live(order, market, mark, Budget())
+
+
+def fills_in_full_at_once(order: PaperOrder, market: MarketInfo) -> bool:
+    """A market order whose quantity lies on the amount step: placed with unlimited liquidity, it
+    fills in full at once (a reducing one provided its position covers it, which placement checks)."""
+    remaining = order.remaining_qty
+    return OrderType(order.order_type) is OrderType.MARKET and _to_step(remaining, market) == remaining
+
+
+def fill_in_full(order: PaperOrder, market: MarketInfo, mark: Decimal, positions: Positions) -> PaperFill:
+    """What ``accept`` makes of an order for which ``fills_in_full_at_once`` holds, in memory only.
+
+    One taker fill of the whole quantity at the mark moved by the slippage; the order ends
+    ``filled`` and ``positions`` (locked by the caller) take the fill. The caller then saves the
+    order, the fill and the positions, in that order.
+    """
+    quantity = order.remaining_qty
+    price = taker_price(order, mark)
+    fill = new_fill(order, market, quantity, price, Liquidity.TAKER)
+    positions.apply(quantity, price)
+    return fill
 
 
 def match(market: MarketInfo, mark: Decimal, budget: Budget) -> list[PaperFill]:

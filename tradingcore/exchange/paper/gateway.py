@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from tradingcore.enums import Exchange, MarginMode, PositionSide
 from tradingcore.exceptions import ExchangeOrderNotFound, InvalidInput, InvalidOrder
@@ -21,6 +20,7 @@ from tradingcore.exchange.paper import placement
 from tradingcore.exchange.paper.book import get_mark
 from tradingcore.exchange.paper.describe import describe_order, describe_position
 from tradingcore.exchange.paper.engine import LIVE_STATUSES
+from tradingcore.exchange.paper.leverage import store_leverage
 from tradingcore.models import PaperLeverage, PaperMark, PaperOrder, PaperPosition
 from tradingcore.models.paper import PAPER_ORDER_ID_PREFIX
 
@@ -56,7 +56,8 @@ class PaperGateway(ExchangeGateway):
         below the minimum, post-only that would cross, reduce-only that would increase, client id
         used by another order, trigger on the wrong side of the mark) and ``PaperMarkMissing``.
         """
-        return describe_order(placement.place(self.user_id, self.market(request.symbol), request))
+        placed = placement.place(self.user_id, self.market(request.symbol), request)
+        return describe_order(placed.order, placed.fills)
 
     def cancel_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -114,20 +115,20 @@ class PaperGateway(ExchangeGateway):
         margin_mode: MarginMode = MarginMode.CROSS,
         side: PositionSide | None = None,
     ) -> None:
-        """Record the leverage (1 to 125) for ``symbol``, per side when ``side`` is given."""
+        """Record the leverage (1 to 125) for ``symbol``, per side when ``side`` is given.
+
+        One statement; a call that repeats the stored leverage and margin mode changes nothing.
+        Raises ``InvalidOrder`` for a leverage out of range, ``BadSymbol`` for an unlisted symbol.
+        """
         if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= 125:
             raise InvalidOrder(f"leverage must be an integer from 1 to 125, not {leverage!r}")
-        market = self.market(symbol)
-        PaperLeverage.objects.update_or_create(
+        store_leverage(
             user_id=self.user_id,
-            exchange=self.exchange.value,
-            symbol=market.symbol,
-            side=PositionSide.parse(side).value if side is not None else "",
-            defaults={
-                "leverage": leverage,
-                "margin_mode": MarginMode.parse(margin_mode).value,
-                "updated_at": timezone.now(),
-            },
+            exchange=self.exchange,
+            symbol=self.market(symbol).symbol,
+            side=PositionSide.parse(side) if side is not None else None,
+            leverage=leverage,
+            margin_mode=MarginMode.parse(margin_mode),
         )
 
     def _find(

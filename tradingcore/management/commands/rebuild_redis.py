@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 from tqdm import tqdm
 
-from tradingcore.redis.verify import rebuild
+from tradingcore.redis.rebuild import rebuild
 
 
 class Command(BaseCommand):

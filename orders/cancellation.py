@@ -1,0 +1,48 @@
+"""Cancelling an order on the exchange and applying its final state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orders import events, execution, selectors, sync
+from orders.models import Order
+from orders.transitions import check_transition
+from tradingcore.db import insert_rows
+from tradingcore.enums import OrderStatus
+from tradingcore.exceptions import Conflict, ExchangeOrderNotFound
+from tradingcore.exchange import get_gateway
+from tradingcore.redis import outbox
+
+SYSTEM_ACTOR = "system:order_manager"
+
+
+def cancel_order(*, order_id: Any, user_id: str | None = None, actor: str = SYSTEM_ACTOR, **_scope: Any) -> Order:
+    """Cancel a live order on the exchange and apply its final state.
+
+    Raises ``ObjectNotFound`` for an unknown order or another user's; ``InvalidTransition`` (a
+    ``Conflict``) for a terminal one. A ``pending`` order is first looked up by client order id;
+    one the exchange does not show yet is a ``Conflict`` (it may still arrive) until the
+    unknown-outcome grace has passed, when it is settled as never placed. Fills that raced the
+    cancel are applied. ``_scope`` takes the seeds' extra keywords (exchange, symbol) and ignores them.
+    """
+    order = selectors.order_row(order_id, user_id=user_id)
+    check_transition(OrderStatus(order.status), OrderStatus.CANCELLED)
+    gateway = get_gateway(order.user_id, order.exchange)
+    with outbox.deferred():
+        if not order.exchange_order_id:
+            order = sync.resolve_by_client_id(order, gateway=gateway, actor=actor)
+            if OrderStatus(order.status).is_terminal:
+                return order
+            if not order.exchange_order_id:
+                raise Conflict(
+                    "the order is still being placed and the exchange does not show it yet; retry the cancel shortly",
+                    details={"status": order.status, "client_order_id": order.client_order_id},
+                )
+        insert_rows([events.order_cancel_requested(order, actor)])  # the order itself has not changed yet
+        try:
+            remote = gateway.cancel_order(
+                order.symbol, exchange_order_id=order.exchange_order_id, client_order_id=order.client_order_id
+            )
+        except ExchangeOrderNotFound:
+            remote = sync.fetch(gateway, order)
+        return execution.apply_exchange_state(order, remote, actor=actor)

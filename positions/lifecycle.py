@@ -1,0 +1,297 @@
+"""Opening, adding to, closing and updating positions: each through an order placed by ``orders.placement``.
+
+A position never changes here directly: the entry, add or closing order is placed, and its fills
+change the position in ``positions.ledger``. Opening validates once (``tradingcore.validation``),
+resolves the market once, and sets leverage only when it changes. Closing reserves quantity in
+the transaction that saves the closing order, so two concurrent closes never sell the same
+contracts twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from orders import placement
+from orders.models import Order
+from orders.requests import OrderSpec
+from positions import events, projection, protection, selectors
+from positions.models import Position
+from tradingcore import db, dto, validation
+from tradingcore.changeset import ChangeSet
+from tradingcore.decimals import ZERO
+from tradingcore.enums import (
+    LIVE_ORDER_STATUSES,
+    Exchange,
+    MarginMode,
+    OrderRole,
+    OrderType,
+    PositionSide,
+    PositionStatus,
+)
+from tradingcore.exceptions import InsufficientPosition, InvalidInput, ObjectNotFound
+from tradingcore.exchange import ExchangeGateway, MarketInfo, get_gateway
+from tradingcore.redis import outbox
+
+SYSTEM_ACTOR = "system:position_manager"
+UNSET: Any = object()
+
+
+# -- opening -------------------------------------------------------------------------------------
+
+
+def entry_spec(
+    *,
+    user_id: Any,
+    exchange: Any,
+    symbol: Any,
+    side: Any,
+    size: Any,
+    leverage: Any = 1,
+    entry_price: Any = None,
+    stop_loss_price: Any = None,
+    take_profit_price: Any = None,
+    grid_level: Any = None,
+    metadata: Any = None,
+    margin_mode: Any = MarginMode.CROSS,
+    client_order_id: Any = None,
+) -> OrderSpec:
+    """Validate the ``open_position`` keywords into the entry order's spec (every rule once)."""
+    position_side = validation.position_side(side)
+    return OrderSpec(
+        user_id=validation.user_id(user_id),
+        exchange=validation.exchange(exchange),
+        symbol=validation.symbol(symbol),
+        side=position_side.entry_order_side,
+        order_type=OrderType.MARKET if entry_price is None else OrderType.LIMIT,
+        quantity=validation.size(size),
+        price=validation.optional_price(entry_price, "entry_price"),
+        grid_level=validation.grid_level(grid_level),
+        client_order_id=validation.client_order_id(client_order_id),
+        metadata=validation.metadata(metadata),
+        role=OrderRole.ENTRY,
+        position_side=position_side,
+        margin_mode=validation.margin_mode(margin_mode),
+        leverage=validation.leverage(leverage),
+        attached_stop_loss_price=validation.optional_price(stop_loss_price, "stop_loss_price"),
+        attached_take_profit_price=validation.optional_price(take_profit_price, "take_profit_price"),
+    )
+
+
+def open_position(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> dto.Position:
+    """Open a position, or add to the open one with the same key (entry becomes the weighted mean).
+
+    A market entry without ``entry_price``; a limit entry with it. Sizes are in base currency.
+    Optional stop-loss and take-profit become reduce-only trigger orders linked to the position.
+    Returns the position; while a limit entry rests unfilled, the returned position is the one
+    being added to, or a size-0 preview carrying the id the new position will get, with
+    ``metadata["pending_entry_order_id"]``. Raises ``InvalidInput``, ``InvalidOrder``,
+    ``OrderRejected`` and its kinds, and ``OrderOutcomeUnknown`` / ``ExchangeUnavailable`` (the
+    entry stays pending and is resolved by the fill watcher).
+    """
+    spec = entry_spec(**raw)
+    gateway = get_gateway(spec.user_id, spec.exchange)
+    market = gateway.market(spec.symbol)
+    current = selectors.open_position_row(
+        spec.user_id, spec.exchange, market.symbol, spec.effective_position_side, spec.grid_level
+    )
+    spec = _bind_to_position(spec, market, current)
+    _set_leverage(gateway, spec, current)
+    order = placement.place(spec, market=market, gateway=gateway, actor=actor)
+    return _opened(order, spec, current)
+
+
+def _bind_to_position(spec: OrderSpec, market: MarketInfo, current: Position | None) -> OrderSpec:
+    if current is None:
+        return replace(spec, symbol=market.symbol, opens_position_id=uuid.uuid4())
+    return replace(spec, symbol=market.symbol, role=OrderRole.ADD, position_id=current.pk)
+
+
+def _set_leverage(gateway: ExchangeGateway, spec: OrderSpec, current: Position | None) -> None:
+    """Tell the exchange the leverage only when it differs from what the position already uses."""
+    assert spec.leverage is not None
+    if current is not None and current.leverage == spec.leverage and current.margin_mode == spec.margin_mode:
+        return
+    gateway.set_leverage(spec.symbol, spec.leverage, margin_mode=spec.margin_mode, side=spec.effective_position_side)
+
+
+def _opened(order: Order, spec: OrderSpec, current: Position | None) -> dto.Position:
+    if Order.position.is_cached(order) and order.position is not None:  # type: ignore[attr-defined]
+        return dto.Position.from_row(order.position)
+    if order.position_id is not None and current is None:
+        return selectors.get_position(order.position_id)
+    pending = {"pending_entry_order_id": str(order.pk), "entry_order_status": order.status}
+    if current is not None:
+        preview = dto.Position.from_row(current)
+        preview.metadata = {**preview.metadata, **pending}
+        return preview
+    return dto.Position(
+        id=spec.opens_position_id or uuid.uuid4(), user_id=order.user_id, exchange=Exchange(order.exchange),
+        symbol=order.symbol, side=spec.effective_position_side, size=ZERO, entry_price=order.price or ZERO,
+        leverage=spec.leverage or 1, grid_level=order.grid_level, metadata={**spec.metadata, **pending},
+        stop_loss_price=spec.attached_stop_loss_price, take_profit_price=spec.attached_take_profit_price,
+    )  # fmt: skip
+
+
+# -- closing -------------------------------------------------------------------------------------
+
+
+def close_position(
+    position_id: Any = None,
+    *,
+    user_id: str | None = None,
+    exchange: Exchange | str | None = None,
+    symbol: str | None = None,
+    side: PositionSide | str | None = None,
+    grid_level: Any = None,
+    size: Any = None,
+    reason: str = "",
+    client_order_id: str | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> dto.Position:
+    """Close all (``size=None``) or part of an open position at market, with a stored reason.
+
+    Identified by id, or by user / exchange / symbol / side (/ grid_level). The open size minus
+    the remaining quantity of live closing orders must cover the request, otherwise
+    ``InsufficientPosition`` (a conflict); ``ObjectNotFound`` when there is no such open position.
+    A partial close realizes PnL on the closed part; the full close sets exit price, closed time
+    and reason. Raises the exchange errors of ``placement.place``.
+    """
+    requested = None if size is None else validation.size(size)
+    key, gateway, market = _position_key(position_id, user_id, exchange, symbol, side, grid_level)
+    with outbox.deferred():
+        with transaction.atomic():
+            position = _lock_open(position_id, key)
+            quantity = _closable(position, requested)
+            spec = _close_spec(position, quantity, reason, client_order_id)
+            order = placement.save_pending_order(spec, market=market, actor=actor)
+        order = placement.submit_order(order, gateway=gateway, actor=actor)
+    if Order.position.is_cached(order) and order.position is not None:  # type: ignore[attr-defined]
+        return dto.Position.from_row(order.position)
+    return selectors.get_position(position.pk)
+
+
+def _position_key(
+    position_id: Any, user_id: Any, exchange: Any, symbol: Any, side: Any, grid_level: Any
+) -> tuple[dict[str, Any], ExchangeGateway, MarketInfo]:
+    """The position's (user, exchange, symbol, side, grid level), from its row or the caller, with
+    the gateway and the market (resolved once)."""
+    if position_id is not None:
+        row = selectors.position_row(position_id, user_id=user_id)
+        user_id, exchange, symbol, side, grid_level = row.user_id, row.exchange, row.symbol, row.side, row.grid_level
+    elif user_id is None or exchange is None or symbol is None or side is None:
+        raise InvalidInput("identify the position by position_id, or by user_id, exchange, symbol and side")
+    gateway = get_gateway(validation.user_id(user_id), validation.exchange(exchange))
+    market = gateway.market(validation.symbol(symbol))
+    key = {"user_id": validation.user_id(user_id), "exchange": validation.exchange(exchange), "symbol": market.symbol,
+           "side": validation.position_side(side), "grid_level": validation.grid_level(grid_level)}  # fmt: skip
+    return key, gateway, market
+
+
+def _lock_open(position_id: Any, key: dict[str, Any]) -> Position:
+    """The open position, locked for the close."""
+    where = {"pk": position_id} if position_id is not None else {**key, "status": PositionStatus.OPEN}
+    found = db.select(Position, where=where, lock=True, limit=1)
+    if not found and position_id is not None:
+        raise ObjectNotFound(f"position {position_id} not found")
+    if not found:
+        raise ObjectNotFound(f"no open {key['side']} position of {key['user_id']} on {key['exchange']} {key['symbol']}")
+    require_open(found[0])
+    return found[0]
+
+
+def require_open(position: Position) -> None:
+    """``InsufficientPosition`` (a conflict) unless the position is open."""
+    if position.status != PositionStatus.OPEN:
+        raise InsufficientPosition(f"position {position.pk} is {position.status}", details={"status": position.status})
+
+
+def _closable(position: Position, requested: Decimal | None) -> Decimal:
+    # Read after the lock, in a statement of its own: a statement's snapshot is taken when it
+    # starts, so a subquery of the locking statement would miss the closing order a concurrent
+    # close committed while this one waited for the lock.
+    available = position.size - reserved_quantity(position)
+    quantity = available if requested is None else requested
+    if available <= 0 or quantity > available:
+        raise InsufficientPosition(
+            f"cannot close {quantity}: {available} of {position.size} is open and not already being closed",
+            details={"size": [f"at most {max(available, ZERO)}"], "open_size": position.size},
+        )
+    return quantity
+
+
+def reserved_quantity(position: Position) -> Decimal:
+    """Quantity already being closed by live closing orders (protective orders do not reserve)."""
+    live = db.select(
+        Order,
+        where={"position_id": position.pk, "role": OrderRole.CLOSE, "status__in": sorted(LIVE_ORDER_STATUSES)},
+    )
+    return sum((order.quantity - order.filled_qty for order in live if order.reduce_only), ZERO)
+
+
+def _close_spec(position: Position, quantity: Decimal, reason: str, client_order_id: Any) -> OrderSpec:
+    side = PositionSide(position.side)
+    return OrderSpec(
+        user_id=position.user_id, exchange=Exchange(position.exchange), symbol=position.symbol,
+        side=side.exit_order_side, order_type=OrderType.MARKET, quantity=quantity, reduce_only=True,
+        grid_level=position.grid_level, client_order_id=validation.client_order_id(client_order_id),
+        role=OrderRole.CLOSE, position_side=side, margin_mode=MarginMode(position.margin_mode),
+        reason=validation.reason(reason), position_id=position.pk,
+    )  # fmt: skip
+
+
+# -- updating ------------------------------------------------------------------------------------
+
+
+def update_position(
+    position_id: Any,
+    *,
+    user_id: str | None = None,
+    stop_loss_price: Any = UNSET,
+    take_profit_price: Any = UNSET,
+    metadata: dict[str, Any] | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> dto.Position:
+    """Change stop-loss / take-profit (None removes one) or merge metadata.
+
+    Stop-loss and take-profit changes replace the protective orders on the exchange
+    (``positions.protection``). Raises ``ObjectNotFound`` and ``InsufficientPosition`` for a
+    position that is not open.
+    """
+    changes = _protection_changes(stop_loss_price, take_profit_price)
+    extra = validation.metadata(metadata)
+    with transaction.atomic():
+        position = Position.objects.select_for_update().get(pk=selectors.position_row(position_id, user_id=user_id).pk)
+        require_open(position)
+        for name, value in changes.items():
+            setattr(position, name, value)
+        position.metadata = {**position.metadata, **extra}
+        rows = [events.position_protection_changed(position, actor, **changes)] if changes else []
+        rows += [events.position_updated(position, actor, metadata=extra)] if extra else []
+        save_with_events(position, rows, "position.updated")
+    if changes:
+        protection.sync_protective_orders(position.pk, actor=actor)
+    return selectors.get_position(position.pk)
+
+
+def _protection_changes(stop_loss_price: Any, take_profit_price: Any) -> dict[str, Decimal | None]:
+    changes: dict[str, Decimal | None] = {}
+    if stop_loss_price is not UNSET:
+        changes["stop_loss_price"] = validation.optional_price(stop_loss_price, "stop_loss_price")
+    if take_profit_price is not UNSET:
+        changes["take_profit_price"] = validation.optional_price(take_profit_price, "take_profit_price")
+    return changes
+
+
+def save_with_events(position: Position, event_rows: list[Any], projection_event: str) -> None:
+    """Save a locked, changed position with its event rows and outbox row, inside the caller's
+    transaction (one statement); Redis follows after commit."""
+    changeset = ChangeSet()
+    changeset.update(position)
+    changeset.insert(*event_rows)
+    changeset.project(projection.change(position, projection_event))
+    changeset.save()

@@ -1,0 +1,153 @@
+"""The field rules shared by every way in: managers, API serializers, legacy importer, admin.
+
+One definition of each limit (SPEC sections 2 and 3). Each function takes a raw value from a
+caller, returns it normalised (an enum member, a quantised ``Decimal``, a stripped string) or
+raises ``InvalidInput`` naming the field in ``details``. Models take their limits from here, so
+the database constraints and the checks before a request is sent agree.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.core.validators import RegexValidator
+
+from tradingcore.decimals import storable, to_decimal
+from tradingcore.enums import (
+    Exchange,
+    MarginMode,
+    OrderSide,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+)
+from tradingcore.exceptions import InvalidInput
+
+MAX_USER_ID_LENGTH = 64
+MAX_SYMBOL_LENGTH = 32
+MIN_LEVERAGE = 1
+MAX_LEVERAGE = 125
+MIN_GRID_LEVEL = 0
+MAX_GRID_LEVEL = 100
+MAX_REASON_LENGTH = 255
+CLIENT_ORDER_ID_LENGTH = 32
+CLIENT_ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+client_order_id_validator = RegexValidator(
+    CLIENT_ORDER_ID_PATTERN, "client order ids are 1 to 32 letters and digits (what OKX accepts)"
+)
+
+
+def invalid(field: str, message: str) -> InvalidInput:
+    """The error for one bad field: ``"field: message"`` with ``details={field: [message]}``."""
+    return InvalidInput(f"{field}: {message}", details={field: [message]})
+
+
+def new_client_order_id() -> str:
+    """32 alphanumeric characters: unique, and accepted by OKX's ``clOrdId``."""
+    return uuid.uuid4().hex
+
+
+def user_id(value: Any) -> str:
+    """1 to 64 characters, surrounding spaces removed; numbers are accepted as their text."""
+    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    if not text or len(text) > MAX_USER_ID_LENGTH:
+        raise invalid("user_id", f"1 to {MAX_USER_ID_LENGTH} characters")
+    return text
+
+
+def symbol(value: Any) -> str:
+    """1 to 32 characters (a native id such as ``BTC-USDT-SWAP`` or ccxt's ``BTC/USDT:USDT``)."""
+    text = "" if value is None else str(value).strip()
+    if not text or len(text) > MAX_SYMBOL_LENGTH:
+        raise invalid("symbol", f"1 to {MAX_SYMBOL_LENGTH} characters")
+    return text
+
+
+def exchange(value: Any) -> Exchange:
+    return Exchange.parse(value, field="exchange")
+
+
+def position_side(value: Any, *, field: str = "side") -> PositionSide:
+    return PositionSide.parse(value, field=field)
+
+
+def order_side(value: Any) -> OrderSide:
+    return OrderSide.parse(value, field="side")
+
+
+def order_type(value: Any) -> OrderType:
+    return OrderType.parse(value, field="order_type")
+
+
+def margin_mode(value: Any) -> MarginMode:
+    return MarginMode.parse(value if value not in (None, "") else MarginMode.CROSS, field="margin_mode")
+
+
+def time_in_force(value: Any) -> TimeInForce:
+    return TimeInForce.parse(value or TimeInForce.GTC, field="time_in_force")
+
+
+def size(value: Any, *, field: str = "size") -> Decimal:
+    """A positive base-currency amount that fits numeric(20,8) without losing digits."""
+    return storable(value, field=field, positive=True)
+
+
+def optional_price(value: Any, field: str) -> Decimal | None:
+    """A positive price fitting numeric(20,8), or None for None / ""."""
+    return None if value is None or value == "" else storable(value, field=field, positive=True)
+
+
+def leverage(value: Any) -> int:
+    """A whole number from 1 to 125 (``10``, ``"10"`` and ``"10.0"`` are 10; ``10.5`` is refused)."""
+    message = f"an integer {MIN_LEVERAGE}..{MAX_LEVERAGE} is required"
+    try:
+        number = to_decimal(value, field="leverage")
+    except InvalidInput:
+        raise invalid("leverage", message) from None
+    if number != number.to_integral_value() or not MIN_LEVERAGE <= number <= MAX_LEVERAGE:
+        raise invalid("leverage", message)
+    return int(number)
+
+
+def grid_level(value: Any) -> int | None:
+    """None (not a grid position) or a whole number from 0 to 100."""
+    if value is None or value == "":
+        return None
+    message = f"integer {MIN_GRID_LEVEL}..{MAX_GRID_LEVEL}"
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise invalid("grid_level", message)
+    try:
+        level = int(value)
+    except ValueError:
+        raise invalid("grid_level", message) from None
+    if not MIN_GRID_LEVEL <= level <= MAX_GRID_LEVEL:
+        raise invalid("grid_level", message)
+    return level
+
+
+def client_order_id(value: Any) -> str | None:
+    """None, or 1 to 32 letters and digits (what OKX accepts as ``clOrdId``)."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if not CLIENT_ORDER_ID_PATTERN.match(text):
+        raise invalid("client_order_id", "1 to 32 letters and digits")
+    return text
+
+
+def reason(value: Any) -> str:
+    """Free text kept with a close, at most 255 characters (longer text is cut)."""
+    return str(value or "")[:MAX_REASON_LENGTH]
+
+
+def metadata(value: Any, *, field: str = "metadata") -> dict[str, Any]:
+    """A JSON object from the caller (None is an empty one)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(field, "a JSON object is required")
+    return dict(value)
