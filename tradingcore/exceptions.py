@@ -111,6 +111,12 @@ class BadSymbol(OrderRejected):
     code = "bad_symbol"
 
 
+class UnsupportedInstrument(BadSymbol):
+    """The instrument is of a kind the service does not model (inverse, option, spot)."""
+
+    code = "unsupported_instrument"
+
+
 class AuthenticationFailed(OrderRejected):
     """The exchange refused the account's credentials or permissions."""
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
+from tradingcore.decimals import plain
 from tradingcore.enums import (
     Exchange,
     Liquidity,
@@ -20,15 +21,22 @@ from tradingcore.enums import (
     OrderSide,
     OrderStatus,
     OrderType,
+    PositionMode,
     PositionSide,
     TimeInForce,
 )
 from tradingcore.exceptions import InvalidOrder
 
+ROUNDINGS = {"down": ROUND_DOWN, "up": ROUND_UP, "nearest": ROUND_HALF_UP}
+
 
 @dataclass(frozen=True)
 class MarketInfo:
-    """One instrument: how base quantity maps to the exchange's contracts, and its precision."""
+    """One instrument: how base quantity maps to the exchange's contracts, and its precision.
+
+    Only linear derivatives (USDT-margined swaps and futures) are modelled: a gateway refuses
+    any other kind by name (``UnsupportedInstrument``) rather than reading it as one.
+    """
 
     exchange: Exchange
     symbol: str  # native id, upper case: BTC-USDT-SWAP
@@ -64,6 +72,65 @@ class MarketInfo:
     def round_price(self, price: Decimal) -> Decimal:
         return (price / self.price_step).to_integral_value() * self.price_step
 
+    @property
+    def lot(self) -> Decimal:
+        """The smallest size step in base currency (one amount step of contracts)."""
+        return self.contract_size * self.amount_step
+
+    def lots_for(self, quantity: Decimal, *, rounding: str | None = None, field: str = "size") -> Decimal:
+        """The contracts for ``quantity`` (base currency), which must be a whole number of lots.
+
+        A size off the lot grid is refused with ``InvalidOrder`` naming the nearest valid sizes,
+        unless ``rounding`` ("down", "up" or "nearest") asks to round it; a size below the minimum
+        is refused either way. Nothing is sent or saved when it raises.
+        """
+        steps = quantity / self.lot
+        if steps != steps.to_integral_value():
+            if rounding is None:
+                raise self._off_grid(quantity, steps, field)
+            steps = steps.to_integral_value(ROUNDINGS[rounding])
+        contracts = steps * self.amount_step
+        self._check_minimum(quantity, contracts, field)
+        return contracts.quantize(Decimal(1)) if contracts == contracts.to_integral_value() else contracts.normalize()
+
+    def _off_grid(self, quantity: Decimal, steps: Decimal, field: str) -> InvalidOrder:
+        lower = steps.to_integral_value(ROUND_DOWN) * self.lot
+        upper = steps.to_integral_value(ROUND_UP) * self.lot
+        minimum = max(self.min_amount, self.amount_step) * self.contract_size
+        nearest = [size for size in (lower, upper) if size >= minimum]
+        sizes = " or ".join(f"{plain(size)} {self.base}" for size in nearest)
+        return InvalidOrder(
+            f"{field} {plain(quantity)} {self.base} is not a whole number of lots of {plain(self.lot)} {self.base} "
+            f"on {self.exchange} {self.symbol}: send {sizes}, or ask for rounding",
+            details={field: [f"a multiple of {plain(self.lot)}; nearest: {', '.join(plain(s) for s in nearest)}"]},
+        )
+
+    def _check_minimum(self, quantity: Decimal, contracts: Decimal, field: str) -> None:
+        if contracts > 0 and contracts >= self.min_amount:
+            return
+        minimum = self.to_base(max(self.min_amount, self.amount_step))
+        raise InvalidOrder(
+            f"{field} {plain(quantity)} {self.base} is below the minimum order size of {plain(minimum)} {self.base} "
+            f"({plain(self.min_amount)} contracts of {plain(self.contract_size)}) on {self.exchange} {self.symbol}",
+            details={field: [f"minimum is {plain(minimum)}"]},
+        )
+
+    def price_on_grid(self, price: Decimal, *, rounding: str | None = None, field: str = "price") -> Decimal:
+        """``price`` if it is a whole number of ticks; refused with ``InvalidOrder`` naming the tick
+        and the nearest prices, unless ``rounding`` ("down", "up", "nearest") asks to round it."""
+        ticks = price / self.price_step
+        if ticks == ticks.to_integral_value():
+            return price
+        if rounding is not None:
+            return (ticks.to_integral_value(ROUNDINGS[rounding]) * self.price_step).normalize()
+        lower = ticks.to_integral_value(ROUND_DOWN) * self.price_step
+        upper = ticks.to_integral_value(ROUND_UP) * self.price_step
+        raise InvalidOrder(
+            f"{field} {plain(price)} is off the tick of {plain(self.price_step)} on {self.exchange} {self.symbol}: "
+            f"send {plain(lower)} or {plain(upper)}, or ask for rounding",
+            details={field: [f"a multiple of {plain(self.price_step)}; nearest: {plain(lower)}, {plain(upper)}"]},
+        )
+
 
 @dataclass(frozen=True)
 class OrderRequest:
@@ -94,8 +161,22 @@ class OrderRequest:
 
 
 @dataclass(frozen=True)
+class Fee:
+    """One fee in the currency the exchange charged it; a rebate is negative."""
+
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
 class ExchangeFill:
-    """One trade of an order as the exchange reports it. ``quantity`` is in base currency."""
+    """One trade as the exchange reports it. ``quantity`` is in base currency.
+
+    ``fee`` / ``fee_currency`` are the first fee; ``fees`` lists every fee of the trade (empty
+    means just the first). For a trade of the account read without its order
+    (``ExchangeGateway.fetch_trades``), ``exchange_order_id``, ``side`` and ``position_side``
+    say whose trade it is, and ``liquidation`` marks a forced close (liquidation or ADL).
+    """
 
     trade_id: str
     price: Decimal
@@ -104,6 +185,19 @@ class ExchangeFill:
     fee_currency: str = ""
     liquidity: Liquidity = Liquidity.TAKER
     timestamp: datetime | None = None
+    fees: tuple[Fee, ...] = ()
+    exchange_order_id: str | None = None
+    client_order_id: str | None = None
+    side: OrderSide | None = None
+    position_side: PositionSide | None = None
+    liquidation: bool = False
+
+    @property
+    def all_fees(self) -> tuple[Fee, ...]:
+        """Every fee of the trade (``fees``, or the first one alone)."""
+        if self.fees:
+            return self.fees
+        return (Fee(self.fee, self.fee_currency),) if self.fee or self.fee_currency else ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +226,10 @@ class ExchangeOrder:
     fills: tuple[ExchangeFill, ...] = field(default_factory=tuple)
     timestamp: datetime | None = None
     reject_reason: str = ""
+    post_only: bool = False
+    time_in_force: TimeInForce = TimeInForce.GTC
+    position_side: PositionSide | None = None  # hedge mode: the side it opens or reduces; None in one-way
+    fees: tuple[Fee, ...] = ()  # every fee of the order by currency (``fee`` is the first)
 
 
 @dataclass(frozen=True)
@@ -157,10 +255,14 @@ class ExchangeGateway(abc.ABC):
     """
 
     exchange: Exchange
+    # How the account holds positions: hedge (long and short apart, OKX long_short_mode) or
+    # one-way (one net position per symbol, OKX net_mode). It decides how every fill is applied.
+    position_mode: PositionMode = PositionMode.HEDGE
 
     @abc.abstractmethod
     def market(self, symbol: str) -> MarketInfo:
-        """The instrument for a native id or a ccxt unified symbol; ``BadSymbol`` if unlisted."""
+        """The instrument for a native id or a ccxt unified symbol; ``BadSymbol`` if unlisted,
+        ``UnsupportedInstrument`` for a kind the service does not model (inverse, option, spot)."""
 
     def normalize_symbol(self, symbol: str) -> str:
         """The native upper-case id for a native or unified symbol."""
@@ -209,3 +311,16 @@ class ExchangeGateway(abc.ABC):
         side: PositionSide | None = None,
     ) -> None:
         """Set the leverage used for new orders on ``symbol`` (per side in hedge mode on OKX)."""
+
+    @abc.abstractmethod
+    def fetch_order_trades(
+        self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
+    ) -> list[ExchangeFill]:
+        """Every trade of one order (empty when it has none), each with its own price and fees.
+        ``ExchangeOrderNotFound`` when the exchange knows no such order."""
+
+    @abc.abstractmethod
+    def fetch_trades(self, symbol: str, *, since: datetime) -> list[ExchangeFill]:
+        """The account's trades on ``symbol`` since ``since``, oldest first, each naming its order
+        (``exchange_order_id``, ``client_order_id``), ``side``, ``position_side`` and whether it was
+        a liquidation."""
