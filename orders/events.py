@@ -69,3 +69,11 @@ def order_recovered(order: Order, actor: str) -> OrderEvent:
 
 def order_reconciled(order: Order, actor: str, **parameters: Any) -> OrderEvent:
     return _event(order, T.RECONCILED, actor, **parameters)
+
+
+def order_not_found(order: Order, actor: str, **parameters: Any) -> OrderEvent:
+    return _event(order, T.NOT_FOUND, actor, misses=order.exchange_misses, **parameters)
+
+
+def order_incomplete_report(order: Order, actor: str, **parameters: Any) -> OrderEvent:
+    return _event(order, T.INCOMPLETE_REPORT, actor, **parameters)

@@ -100,6 +100,10 @@ class Order(models.Model):
     maker_fee = MoneyField(default=0, db_default=0)
     taker_fee = MoneyField(default=0, db_default=0)
     funding_fee = MoneyField(default=0, db_default=0)
+    # Fees charged in a currency other than ``fee_currency`` (the settlement currency): {currency: amount}.
+    other_fees = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField()))
+    # How many times in a row the exchange answered "no such order" about an acknowledged order.
+    exchange_misses = models.PositiveIntegerField(default=0, db_default=0)
     last_error = models.TextField(blank=True, default="", db_default="")
     metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField()))
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
@@ -162,8 +166,11 @@ class OrderFill(models.Model):
     trade_id = models.CharField(max_length=128)
     price = MoneyField()
     quantity = MoneyField()
+    # The fee as the exchange charged it, in ``fee_currency``; a rebate is negative.
     fee = MoneyField(default=0, db_default=0)
     fee_currency = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # Every fee of the trade when there are several: [{"amount": "-0.5", "currency": "OKB"}, ...].
+    fees = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder, db_default=Value([], JSONField()))
     liquidity = models.CharField(max_length=8, choices=Liquidity.choices, default=Liquidity.TAKER)
     realized_pnl = MoneyField(default=0)
     filled_at = models.DateTimeField(default=timezone.now)
@@ -198,6 +205,8 @@ class OrderEvent(models.Model):
         OUTCOME_UNKNOWN = "outcome_unknown", "Outcome unknown"
         RECOVERED = "recovered", "Recovered by client order id"
         RECONCILED = "reconciled", "Reconciled"
+        NOT_FOUND = "not_found", "Not found on the exchange"
+        INCOMPLETE_REPORT = "incomplete_report", "Incomplete report from the exchange"
 
     id = models.BigAutoField(primary_key=True)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")

@@ -53,3 +53,11 @@ def position_mark_refreshed(position: Position, actor: str, *, mark: Decimal) ->
 
 def position_reconciled(position: Position, actor: str, **parameters: Any) -> PositionEvent:
     return _event(position, T.RECONCILED, actor, **parameters)
+
+
+def position_protection_refused(position: Position, actor: str, **parameters: Any) -> PositionEvent:
+    return _event(position, T.PROTECTION_REFUSED, actor, **parameters)
+
+
+def position_leverage_changed(position: Position, actor: str, *, order_id: Any, previous: int) -> PositionEvent:
+    return _event(position, T.LEVERAGE_CHANGED, actor, order_id=str(order_id), previous=previous, leverage=position.leverage)

@@ -3,27 +3,36 @@
 ``apply_fill`` is registered with ``orders.hooks`` and runs inside the transaction that records a
 fill, under the order's row lock and then the position's. Entry-side fills open a position or add
 to it (the entry becomes the quantity-weighted mean, carried at 20 places); exit-side fills
-reduce it and realize gross PnL on the part closed; every fee goes to ``fees``. Which side a fill
-is on comes from the order's ``position_side`` column (OKX ``posSide``). A closed position keeps its
-last size; its exit price is the weighted mean of its exit fills.
+reduce it and realize gross PnL on the part closed. Which side a fill is on comes from the order's
+``position_side`` column (OKX ``posSide``); an order without one belongs to a one-way (net)
+account, and its fill first reduces the opposite position and opens its own side with the rest,
+exactly as the exchange nets it (SPEC 4, "Position modes").
+
+Fees (SPEC 4, "Fees"): every fee goes to ``fees`` in the settlement currency, a rebate as a
+negative fee; a fee charged in the base coin is converted at the fill price; any other currency
+is kept apart in ``other_fees``. A closed position keeps its last size; its exit price is the
+weighted mean of its exit fills.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
 from orders.models import Order, OrderFill
-from orders.requests import position_side_for
 from positions import events, projection
 from positions.models import Position
 from tradingcore import db, pnl
 from tradingcore.changeset import ChangeSet
-from tradingcore.decimals import ZERO, quantize, quantize_precise
+from tradingcore.decimals import ZERO, plain, quantize, quantize_precise
 from tradingcore.enums import OrderRole, OrderSide, PositionSide, PositionStatus
+from tradingcore.exchange import instruments
 
 logger = logging.getLogger(__name__)
 
@@ -31,66 +40,122 @@ DEFAULT_CLOSE_REASONS = {
     OrderRole.STOP_LOSS: "stop loss",
     OrderRole.TAKE_PROFIT: "take profit",
     OrderRole.CLOSE: "closed",
+    OrderRole.LIQUIDATION: "liquidated",
 }
 
 
+@dataclass(frozen=True)
+class Portion:
+    """The part of a fill applied to one position (base quantity, price, fees in the settlement
+    currency and apart); a one-way fill may reduce one side and open the other."""
+
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    other_fees: dict[str, Decimal]
+    filled_at: datetime
+
+    def share(self, quantity: Decimal, fee: Decimal) -> Portion:
+        other = {currency: quantize(amount * quantity / self.quantity) for currency, amount in self.other_fees.items()}
+        return replace(self, quantity=quantity, fee=fee, other_fees=other)
+
+
 def apply_fill(order: Order, fill: OrderFill, changeset: ChangeSet, actor: str) -> Position | None:
-    """Apply one fill (not inserted yet) to the position it opens, adds to or reduces.
+    """Apply one fill (not inserted yet) to the position(s) it opens, adds to or reduces.
 
-    Adds the position (changed or new), its event row and its projection change to ``changeset``;
-    sets ``fill.realized_pnl`` and ``order.position``. Returns the position, or None when a
-    reducing fill finds no open position (logged; reconciliation reports it).
+    Adds each position (changed or new), its event row and its projection change to
+    ``changeset``; sets ``fill.realized_pnl`` and ``order.position``. Returns the position the
+    order now belongs to, or None when a reducing fill finds no open position (logged;
+    reconciliation reports it).
     """
-    side = PositionSide(order.position_side) if order.position_side else position_side_for(
-        OrderSide(order.side), order.reduce_only
-    )  # fmt: skip
-    applied: tuple[Position | None, str]
+    portion = _portion(order, fill)
+    if not order.position_side:
+        return _apply_net(order, fill, portion, changeset, actor)
+    side = PositionSide(order.position_side)
     if OrderSide(order.side) == side.entry_order_side:
-        applied = _apply_entry(order, fill, side, changeset, actor)
-    else:
-        applied = _apply_exit(order, fill, side, changeset, actor)
-    position, event = applied
-    if position is not None:
-        order.position = position
-        changeset.project(projection.change(position, event))
-    return position
+        return _increase(order, side, portion, changeset, actor)
+    return _reduce(order, fill, side, portion, changeset, actor)
 
 
-def _apply_entry(
-    order: Order, fill: OrderFill, side: PositionSide, changeset: ChangeSet, actor: str
-) -> tuple[Position, str]:
+def _portion(order: Order, fill: OrderFill) -> Portion:
+    base, settle = instruments.currencies(order.exchange, order.symbol) or ("", "")
+    split = pnl.split_fees(fill_fees(fill), base=base, settle=settle, price=fill.price)
+    return Portion(fill.quantity, fill.price, quantize(split.settled), split.other, fill.filled_at)
+
+
+def fill_fees(fill: OrderFill) -> list[tuple[Decimal, str]]:
+    """Every fee of a fill as (amount, currency): its ``fees`` list, or its one fee."""
+    if fill.fees:
+        return [(Decimal(str(item["amount"])), str(item["currency"])) for item in fill.fees]
+    return [(fill.fee, fill.fee_currency)]
+
+
+def _apply_net(order: Order, fill: OrderFill, portion: Portion, changeset: ChangeSet, actor: str) -> Position | None:
+    """A one-way account's fill: reduce the opposite position first, open this side with the rest."""
+    opened_side = PositionSide.LONG if OrderSide(order.side) == OrderSide.BUY else PositionSide.SHORT
+    reduced_side = PositionSide.SHORT if opened_side == PositionSide.LONG else PositionSide.LONG
+    opposite = _locked_open_position(order, reduced_side, by_key=True)
+    reduce_qty = min(portion.quantity, opposite.size) if opposite is not None else ZERO
+    rest = ZERO if order.reduce_only else portion.quantity - reduce_qty
+    reduce_fee = quantize(portion.fee * reduce_qty / portion.quantity)
+    touched = None
+    if reduce_qty > 0:
+        touched = _reduce(order, fill, reduced_side, portion.share(reduce_qty, reduce_fee), changeset, actor)
+    if rest > 0:
+        touched = _increase(order, opened_side, portion.share(rest, portion.fee - reduce_fee), changeset, actor)
+    if touched is None:
+        logger.warning("order %s: fill %s changed no position", order.pk, fill.trade_id)
+    return touched
+
+
+def _increase(order: Order, side: PositionSide, portion: Portion, changeset: ChangeSet, actor: str) -> Position:
     # A first attempt inserts a new position without looking for one: the unique index of open
     # positions settles a race, and the retry (not optimistic) looks it up and adds to it.
     by_key = not (changeset.optimistic and order.role == OrderRole.ENTRY)
     position = _locked_open_position(order, side, by_key=by_key)
     if position is None:
-        position = _new_position(order, fill, side)
-        opened = events.position_opened(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price)
-        changeset.insert(position, opened)
-        return position, "position.opened"
-    effect = pnl.apply_fill(_state(position), side=order.side, qty=fill.quantity, price=fill.price, fee=fill.fee)
-    _store(position, effect.state)
+        position = _new_position(order, portion, side)
+        changeset.insert(position, events.position_opened(position, actor, order_id=order.pk, **_event_values(portion)))
+        return _touched(order, position, "position.opened", changeset)
+    previous_leverage = position.leverage
+    effect = pnl.apply_fill(
+        _state(position), side=order.side, qty=portion.quantity, price=portion.price, fee=portion.fee
+    )
+    _store(position, effect.state, portion)
     _take_entry_parameters(position, order)
     changeset.update(position)
-    changeset.insert(events.position_increased(position, actor, order_id=order.pk, qty=fill.quantity, price=fill.price))
-    return position, "position.updated"
+    changeset.insert(events.position_increased(position, actor, order_id=order.pk, **_event_values(portion)))
+    if position.leverage != previous_leverage:
+        changeset.insert(events.position_leverage_changed(position, actor, order_id=order.pk, previous=previous_leverage))
+    return _touched(order, position, "position.updated", changeset)
 
 
-def _new_position(order: Order, fill: OrderFill, side: PositionSide) -> Position:
+def _event_values(portion: Portion) -> dict[str, Any]:
+    return {"qty": portion.quantity, "price": portion.price}
+
+
+def _touched(order: Order, position: Position, event: str, changeset: ChangeSet) -> Position:
+    order.position = position
+    changeset.project(projection.change(position, event))
+    return position
+
+
+def _new_position(order: Order, portion: Portion, side: PositionSide) -> Position:
     position = Position(
         id=order.opens_position_id or uuid.uuid4(),
         user_id=order.user_id,
         exchange=order.exchange,
         symbol=order.symbol,
         side=side,
-        size=fill.quantity,
-        entry_price=quantize(fill.price),
-        entry_price_precise=fill.price,
-        current_price=fill.price,
-        fees=fill.fee,
+        size=portion.quantity,
+        entry_price=quantize(portion.price),
+        entry_price_precise=portion.price,
+        current_price=portion.price,
+        fees=portion.fee,
+        other_fees={currency: plain(amount) for currency, amount in portion.other_fees.items()},
         grid_level=order.grid_level,
         contract_size=order.contract_size,
-        created_at=fill.filled_at,
+        created_at=portion.filled_at,
         updated_at=timezone.now(),
     )
     _take_entry_parameters(position, order)
@@ -109,36 +174,35 @@ def _take_entry_parameters(position: Position, order: Order) -> None:
     position.unrealized_pnl = pnl.unrealized(position.side, position.size, position.entry_price, mark)
 
 
-def _apply_exit(
-    order: Order, fill: OrderFill, side: PositionSide, changeset: ChangeSet, actor: str
-) -> tuple[Position | None, str]:
+def _reduce(
+    order: Order, fill: OrderFill, side: PositionSide, portion: Portion, changeset: ChangeSet, actor: str
+) -> Position | None:
     position = _locked_open_position(order, side, by_key=True)
     if position is None:
         logger.warning("order %s: reducing fill %s found no open %s position", order.pk, fill.trade_id, side.value)
-        return None, ""
-    qty = min(fill.quantity, position.size)
-    effect = pnl.apply_fill(_state(position), side=order.side, qty=qty, price=fill.price, fee=fill.fee)
-    fill.realized_pnl = effect.realized_delta
+        return None
+    qty = min(portion.quantity, position.size)
+    effect = pnl.apply_fill(_state(position), side=order.side, qty=qty, price=portion.price, fee=portion.fee)
+    fill.realized_pnl += effect.realized_delta
     if effect.state.size > 0:
-        _store(position, effect.state)
+        _store(position, effect.state, portion)
     else:
-        _close(position, effect.state, order, fill)
+        _close(position, effect.state, order, portion)
     changeset.update(position)
+    realized = effect.realized_delta
     changeset.insert(
-        events.position_reduced(
-            position, actor, order_id=order.pk, qty=qty, price=fill.price, realized=effect.realized_delta
-        )
+        events.position_reduced(position, actor, order_id=order.pk, qty=qty, price=portion.price, realized=realized)
     )
-    return position, "position.updated" if position.status == PositionStatus.OPEN else "position.closed"
+    return _touched(order, position, "position.updated" if position.status == PositionStatus.OPEN else "position.closed", changeset)
 
 
-def _close(position: Position, state: pnl.PositionState, order: Order, fill: OrderFill) -> None:
+def _close(position: Position, state: pnl.PositionState, order: Order, portion: Portion) -> None:
     # A closed position keeps its last size (never 0); the fills hold the history.
-    _store(position, replace(state, size=position.size))
-    position.status = PositionStatus.CLOSED
-    position.closed_at = fill.filled_at
-    position.unrealized_pnl = ZERO
+    _store(position, replace(state, size=position.size), portion)
     role = OrderRole(order.role)
+    position.status = PositionStatus.LIQUIDATED if role == OrderRole.LIQUIDATION else PositionStatus.CLOSED
+    position.closed_at = portion.filled_at
+    position.unrealized_pnl = ZERO
     position.close_reason = (order.reason or DEFAULT_CLOSE_REASONS.get(role, "closed"))[:255]
 
 
@@ -155,12 +219,16 @@ def _state(position: Position) -> pnl.PositionState:
     )
 
 
-def _store(position: Position, state: pnl.PositionState) -> None:
+def _store(position: Position, state: pnl.PositionState, portion: Portion) -> None:
     position.size = state.size
     position.entry_price_precise = state.entry_price
     position.entry_price = pnl.quantize_entry(state.entry_price)
     position.realized_pnl = state.realized_pnl
     position.fees = quantize(state.fees)
+    if portion.other_fees:
+        kept = {currency: Decimal(str(amount)) for currency, amount in (position.other_fees or {}).items()}
+        merged = pnl.merge_fees(kept, portion.other_fees)
+        position.other_fees = {currency: plain(amount) for currency, amount in merged.items()}
     position.exit_qty = state.exit_qty
     if state.exit_qty > 0:
         position.exit_price_precise = quantize_precise(state.exit_notional / state.exit_qty)
@@ -170,17 +238,18 @@ def _store(position: Position, state: pnl.PositionState) -> None:
 
 
 def _locked_open_position(order: Order, side: PositionSide, *, by_key: bool) -> Position | None:
-    """The open position the order's fill applies to, locked for this transaction.
+    """The open position of ``side`` the order's fill applies to, locked for this transaction.
 
     The order's position when it is in hand (locked with the order, or touched by an earlier fill
     of the same report); else the order's linked position; else, with ``by_key``, the open one of
     the order's key.
     """
     cached = order.position if Order.position.is_cached(order) else None  # type: ignore[attr-defined]
-    if cached is not None and cached.status == PositionStatus.OPEN:
+    if cached is not None and cached.status == PositionStatus.OPEN and cached.side == side:
         return cached
     if cached is None and order.position_id is not None:
-        linked = db.select(Position, where={"pk": order.position_id, "status": PositionStatus.OPEN}, lock=True)
+        where = {"pk": order.position_id, "status": PositionStatus.OPEN, "side": side}
+        linked = db.select(Position, where=where, lock=True)
         if linked:
             return linked[0]
     if not by_key:

@@ -60,7 +60,11 @@ class Position(models.Model):
     contract_size = MoneyField(null=True, blank=True)
     realized_pnl = MoneyField(default=0, db_default=0)
     unrealized_pnl = MoneyField(default=0, db_default=0)
+    # Every fee in the settlement currency (USDT for linear swaps); a rebate lowers it.
     fees = MoneyField(default=0, db_default=0)
+    # Fees charged in a currency that cannot be converted at the fill price (a platform token):
+    # {currency: amount}, never added to ``fees``.
+    other_fees = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField()))
     stop_loss_price = MoneyField(null=True, blank=True)
     take_profit_price = MoneyField(null=True, blank=True)
     liquidation_price = MoneyField(null=True, blank=True)
@@ -137,6 +141,8 @@ class PositionEvent(models.Model):
         LIQUIDATED = "liquidated", "Liquidated"
         UPDATED = "updated", "Updated"
         PROTECTION_CHANGED = "protection_changed", "Stop-loss / take-profit changed"
+        PROTECTION_REFUSED = "protection_refused", "Stop-loss / take-profit refused"
+        LEVERAGE_CHANGED = "leverage_changed", "Leverage changed"
         MARK_REFRESHED = "mark_refreshed", "Mark refreshed"
         REVIEWED = "reviewed", "Reviewed"
         RECONCILED = "reconciled", "Reconciled"

@@ -158,6 +158,11 @@ class OrderRole(DomainChoices):
     TAKE_PROFIT = "take_profit", "Take-profit"
     # An order a caller placed through the order API, not on behalf of a position.
     PLAIN = "plain", "Plain order"
+    # Trades made on the exchange outside the service, or an estimate, booked by reconciliation
+    # to bring a position in line with what the exchange holds.
+    ADJUSTMENT = "adjustment", "Reconciliation adjustment"
+    # The exchange closed the position by force (liquidation or auto-deleverage).
+    LIQUIDATION = "liquidation", "Liquidation"
 
     @property
     def is_protective(self) -> bool:

@@ -119,3 +119,34 @@ def apply_fill(
 def quantize_entry(entry_precise: Decimal) -> Decimal:
     """The stored (8-place) entry price for a full-precision weighted entry."""
     return quantize(entry_precise)
+
+
+@dataclass(frozen=True)
+class FeeSplit:
+    """A trade's fees for a position: the settlement-currency total, and what stays apart."""
+
+    settled: Decimal  # in the settlement currency (USDT for linear swaps); a rebate is negative
+    other: dict[str, Decimal]  # currency -> amount, for currencies that cannot be converted
+
+
+def split_fees(fees: list[tuple[Decimal, str]], *, base: str, settle: str, price: Decimal) -> FeeSplit:
+    """Sort a trade's fees (amount, currency): settlement currency (or none named) counts as is,
+    the base coin is converted at the trade ``price``, any other currency (a platform token) is
+    kept apart and never added to the settlement figure (SPEC 4, "Fees")."""
+    settled, other = ZERO, {}
+    for amount, currency in fees:
+        if not currency or currency == settle:
+            settled += amount
+        elif currency == base:
+            settled += quantize(amount * price)
+        else:
+            other[currency] = other.get(currency, ZERO) + amount
+    return FeeSplit(settled, other)
+
+
+def merge_fees(total: dict[str, Decimal], more: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Add ``more`` to ``total`` currency by currency (a new dict)."""
+    merged = dict(total)
+    for currency, amount in more.items():
+        merged[currency] = merged.get(currency, ZERO) + amount
+    return merged

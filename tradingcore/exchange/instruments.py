@@ -183,3 +183,21 @@ def native_symbol(exchange: Exchange | str | None, symbol: str) -> str:
         except BadSymbol:
             pass
     return text.upper()
+
+
+def currencies(exchange: Exchange | str, symbol: str) -> tuple[str, str] | None:
+    """(base, settlement currency) of a symbol: from the table, else read off a native id of the
+    usual shapes (``BTC-USDT-SWAP``, ``BTCUSDT``); None when neither tells."""
+    try:
+        market = get_market(exchange, symbol)
+        return market.base, market.settle
+    except BadSymbol:
+        pass
+    text = symbol.upper()
+    parts = text.split("-")
+    if len(parts) >= 2 and parts[0] and parts[1]:
+        return parts[0], parts[1]
+    for settle in ("USDT", "USDC"):
+        if text.endswith(settle) and len(text) > len(settle):
+            return text[: -len(settle)], settle
+    return None
