@@ -72,11 +72,24 @@ def order_spec(**raw: Any) -> OrderSpec:
         grid_level=validation.grid_level(raw.get("grid_level")),
         client_order_id=validation.client_order_id(raw.get("client_order_id")),
         metadata=validation.metadata(raw.get("metadata")),
-        position_side=PositionSide.parse_optional(raw.get("position_side"), field="position_side"),
+        position_side=_position_side(raw),
         margin_mode=validation.margin_mode(raw.get("margin_mode")),
     )
     check_shape(spec)
     return spec
+
+
+def _position_side(raw: dict[str, Any]) -> PositionSide | None:
+    """``position_side``, or OKX's ``posSide`` in the metadata as the seed documents pass it."""
+    given = PositionSide.parse_optional(raw.get("position_side"), field="position_side")
+    metadata = raw.get("metadata")
+    pos_side = metadata.get("posSide") if isinstance(metadata, dict) else None
+    if pos_side in (None, "", "net"):
+        return given
+    from_metadata = PositionSide.parse_optional(pos_side, field="metadata.posSide")
+    if given is not None and given != from_metadata:
+        raise invalid("position_side", f"{given.value} disagrees with metadata posSide {pos_side}")
+    return from_metadata
 
 
 def check_shape(spec: OrderSpec) -> None:
