@@ -101,7 +101,9 @@ class Order(models.Model):
     taker_fee = MoneyField(default=0, db_default=0)
     funding_fee = MoneyField(default=0, db_default=0)
     # Fees charged in a currency other than ``fee_currency`` (the settlement currency): {currency: amount}.
-    other_fees = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField()))
+    other_fees = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField())
+    )
     # How many times in a row the exchange answered "no such order" about an acknowledged order.
     exchange_misses = models.PositiveIntegerField(default=0, db_default=0)
     last_error = models.TextField(blank=True, default="", db_default="")

@@ -36,7 +36,7 @@ class PassReport:
     orders_polled: int = 0
     orders_changed: int = 0
     errors: int = 0
-    marks_refreshed: int = 0
+    periodic_changes: int = 0  # marks refreshed, protection re-synced, ... (orders.hooks)
     outbox_drained: int = 0
     projection_rebuilt: bool = False
     projection_current: bool = False
@@ -81,7 +81,7 @@ def run_pass(*, batch: int = 200, interval: float = 2.0, refresh_marks: bool = T
         if len(claimed) < batch:
             break
     if refresh_marks:
-        report.marks_refreshed = hooks.run_periodic(ACTOR)
+        report.periodic_changes = hooks.run_periodic(ACTOR)
     report.outbox_drained = outbox.drain_outbox()
     report.projection_rebuilt = rebuild.rebuild_if_lost()
     report.projection_current = _confirm_current()

@@ -16,4 +16,5 @@ class PositionsConfig(AppConfig):
         hooks.register_fill_applier(ledger.apply_fill)
         hooks.register_after_fills(protection.after_fills)
         hooks.register_periodic(marks.refresh_all_marks)
+        hooks.register_periodic(protection.resync_unprotected)
         sources.register(projection.SOURCE)

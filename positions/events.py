@@ -60,4 +60,6 @@ def position_protection_refused(position: Position, actor: str, **parameters: An
 
 
 def position_leverage_changed(position: Position, actor: str, *, order_id: Any, previous: int) -> PositionEvent:
-    return _event(position, T.LEVERAGE_CHANGED, actor, order_id=str(order_id), previous=previous, leverage=position.leverage)
+    return _event(
+        position, T.LEVERAGE_CHANGED, actor, order_id=str(order_id), previous=previous, leverage=position.leverage
+    )

@@ -126,7 +126,9 @@ def _increase(order: Order, side: PositionSide, portion: Portion, changeset: Cha
     changeset.update(position)
     changeset.insert(events.position_increased(position, actor, order_id=order.pk, **_event_values(portion)))
     if position.leverage != previous_leverage:
-        changeset.insert(events.position_leverage_changed(position, actor, order_id=order.pk, previous=previous_leverage))
+        changeset.insert(
+            events.position_leverage_changed(position, actor, order_id=order.pk, previous=previous_leverage)
+        )
     return _touched(order, position, "position.updated", changeset)
 
 
@@ -193,7 +195,9 @@ def _reduce(
     changeset.insert(
         events.position_reduced(position, actor, order_id=order.pk, qty=qty, price=portion.price, realized=realized)
     )
-    return _touched(order, position, "position.updated" if position.status == PositionStatus.OPEN else "position.closed", changeset)
+    return _touched(
+        order, position, "position.updated" if position.status == PositionStatus.OPEN else "position.closed", changeset
+    )
 
 
 def _close(position: Position, state: pnl.PositionState, order: Order, portion: Portion) -> None:

@@ -21,7 +21,7 @@ from orders.models import Order
 from orders.requests import OrderSpec
 from positions import events, projection, protection, selectors
 from positions.models import Position
-from tradingcore import db, dto, validation
+from tradingcore import db, dto, locks, validation
 from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import ZERO
 from tradingcore.enums import (
@@ -33,7 +33,7 @@ from tradingcore.enums import (
     PositionSide,
     PositionStatus,
 )
-from tradingcore.exceptions import InsufficientPosition, InvalidInput, ObjectNotFound
+from tradingcore.exceptions import InsufficientPosition, InvalidInput, ObjectNotFound, ProtectionRefused
 from tradingcore.exchange import ExchangeGateway, MarketInfo, get_gateway
 from tradingcore.redis import outbox
 
@@ -86,23 +86,62 @@ def open_position(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> dto.Position:
     """Open a position, or add to the open one with the same key (entry becomes the weighted mean).
 
     A market entry without ``entry_price``; a limit entry with it. Sizes are in base currency.
-    Optional stop-loss and take-profit become reduce-only trigger orders linked to the position.
-    Returns the position; while a limit entry rests unfilled, the returned position is the one
-    being added to, or a size-0 preview carrying the id the new position will get, with
-    ``metadata["pending_entry_order_id"]``. Raises ``InvalidInput``, ``InvalidOrder``,
-    ``OrderRejected`` and its kinds, and ``OrderOutcomeUnknown`` / ``ExchangeUnavailable`` (the
-    entry stays pending and is resolved by the fill watcher).
+    Optional stop-loss and take-profit become reduce-only trigger orders linked to the position;
+    one already through the market (against the limit price, else the mark) is refused with
+    ``InvalidOrder`` before anything is sent. Returns the position; while a limit entry rests
+    unfilled, the returned position is the one being added to, or a size-0 preview carrying the
+    id the new position will get, with ``metadata["pending_entry_order_id"]``. Raises
+    ``InvalidInput``, ``InvalidOrder``, ``OrderRejected`` and its kinds, and
+    ``OrderOutcomeUnknown`` / ``ExchangeUnavailable`` (the entry stays pending and is resolved by
+    the fill watcher). When the entry filled but the exchange refused its stop-loss or
+    take-profit, raises ``ProtectionRefused`` carrying the open position (``error.position``).
     """
     spec = entry_spec(**raw)
     gateway = get_gateway(spec.user_id, spec.exchange)
     market = gateway.market(spec.symbol)
+    _check_attached_protection(spec, gateway, market)
     current = selectors.open_position_row(
         spec.user_id, spec.exchange, market.symbol, spec.effective_position_side, spec.grid_level
     )
     spec = _bind_to_position(spec, market, current)
     _set_leverage(gateway, spec, current)
     order = placement.place(spec, market=market, gateway=gateway, actor=actor)
-    return _opened(order, spec, current)
+    opened = _opened(order, spec, current)
+    if spec.attached_stop_loss_price is not None or spec.attached_take_profit_price is not None:
+        opened = _require_attached_protection(opened, spec)
+    return opened
+
+
+def _check_attached_protection(spec: OrderSpec, gateway: ExchangeGateway, market: MarketInfo) -> None:
+    prices = {"stop_loss_price": spec.attached_stop_loss_price, "take_profit_price": spec.attached_take_profit_price}
+    if not any(price is not None for price in prices.values()):
+        return
+    if spec.price is not None:
+        protection.check_prices(spec.effective_position_side, prices, spec.price, basis="the entry price")
+    else:
+        mark = protection.mark_of(gateway, market.symbol)
+        protection.check_prices(spec.effective_position_side, prices, mark, basis="the mark")
+
+
+def _require_attached_protection(opened: dto.Position, spec: OrderSpec) -> dto.Position:
+    """The position as it stands after its protective orders were placed; ``ProtectionRefused``
+    when the entry filled but a stop-loss / take-profit it asked for does not stand (the exchange
+    refused it after the fill)."""
+    if opened.size <= 0:
+        return opened  # the entry rests: its protection is placed when it fills
+    opened = selectors.get_position(opened.id)
+    wanted = {"stop_loss_price": spec.attached_stop_loss_price, "take_profit_price": spec.attached_take_profit_price}
+    missing = [field for field, price in wanted.items() if price is not None and getattr(opened, field) != price]
+    if not missing:
+        return opened
+    refusal = selectors.latest_event(opened.id, "protection_refused")
+    reason = (refusal or {}).get("reason", "refused by the exchange")
+    error = ProtectionRefused(
+        f"the position is open but its {' and '.join(missing)} was refused: {reason}",
+        details={"position_id": str(opened.id), "fields": missing, "reason": reason},
+    )
+    error.position = opened
+    raise error
 
 
 def _bind_to_position(spec: OrderSpec, market: MarketInfo, current: Position | None) -> OrderSpec:
@@ -254,28 +293,42 @@ def update_position(
     stop_loss_price: Any = UNSET,
     take_profit_price: Any = UNSET,
     metadata: dict[str, Any] | None = None,
+    exit_if_triggered: bool = False,
     actor: str = SYSTEM_ACTOR,
 ) -> dto.Position:
     """Change stop-loss / take-profit (None removes one) or merge metadata.
 
-    Stop-loss and take-profit changes replace the protective orders on the exchange
-    (``positions.protection``). Raises ``ObjectNotFound`` and ``InsufficientPosition`` for a
-    position that is not open.
+    A new protective order is placed first; the old one is cancelled, and the new price stored,
+    only once the new one stands (``positions.protection``). A price already through the mark
+    is refused with ``InvalidOrder`` before anything is sent, unless ``exit_if_triggered``: then
+    the position is closed at market (reason "stop loss" / "take profit") and returned closed.
+    Raises ``ProtectionRefused`` when the exchange refuses the new order (the old one and its
+    price are kept), ``ObjectNotFound``, and ``InsufficientPosition`` for a position that is not
+    open.
     """
     changes = _protection_changes(stop_loss_price, take_profit_price)
     extra = validation.metadata(metadata)
-    with transaction.atomic():
-        position = Position.objects.select_for_update().get(pk=selectors.position_row(position_id, user_id=user_id).pk)
-        require_open(position)
-        for name, value in changes.items():
-            setattr(position, name, value)
-        position.metadata = {**position.metadata, **extra}
-        rows = [events.position_protection_changed(position, actor, **changes)] if changes else []
-        rows += [events.position_updated(position, actor, metadata=extra)] if extra else []
-        save_with_events(position, rows, "position.updated")
+    row = selectors.position_row(position_id, user_id=user_id)
     if changes:
-        protection.sync_protective_orders(position.pk, actor=actor)
-    return selectors.get_position(position.pk)
+        with locks.position_lock(row.pk):
+            position = Position.objects.get(pk=row.pk)
+            require_open(position)
+            gateway = get_gateway(position.user_id, position.exchange)
+            side = PositionSide(position.side)
+            mark = protection.mark_of(gateway, position.symbol)
+            triggered = protection.triggered_fields(side, changes, mark)
+            if triggered and exit_if_triggered:
+                reason = " and ".join(field.removesuffix("_price").replace("_", " ") for field in triggered)
+                return close_position(position.pk, reason=reason, actor=actor)
+            protection.check_prices(side, changes, mark, basis="the mark")
+            protection.replace_protection(position, changes, actor)
+    if extra:
+        with transaction.atomic():
+            position = Position.objects.select_for_update().get(pk=row.pk)
+            require_open(position)
+            position.metadata = {**position.metadata, **extra}
+            save_with_events(position, [events.position_updated(position, actor, metadata=extra)], "position.updated")
+    return selectors.get_position(row.pk)
 
 
 def _protection_changes(stop_loss_price: Any, take_profit_price: Any) -> dict[str, Decimal | None]:

@@ -64,7 +64,9 @@ class Position(models.Model):
     fees = MoneyField(default=0, db_default=0)
     # Fees charged in a currency that cannot be converted at the fill price (a platform token):
     # {currency: amount}, never added to ``fees``.
-    other_fees = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField()))
+    other_fees = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, db_default=Value({}, JSONField())
+    )
     stop_loss_price = MoneyField(null=True, blank=True)
     take_profit_price = MoneyField(null=True, blank=True)
     liquidation_price = MoneyField(null=True, blank=True)

@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 from redis.exceptions import RedisError
 
-from positions.models import Position
+from positions.models import Position, PositionEvent
 from tradingcore import db, dto, validation
 from tradingcore.enums import Exchange, PositionSide, PositionStatus
 from tradingcore.exchange import instruments
@@ -110,3 +110,9 @@ def _narrow(positions: list[dto.Position], filters: dict[str, Any]) -> list[dto.
 
 def get_position(position_id: Any, *, user_id: str | None = None) -> dto.Position:
     return dto.Position.from_row(position_row(position_id, user_id=user_id))
+
+
+def latest_event(position_id: Any, event_type: str) -> dict[str, Any] | None:
+    """The parameters of the position's latest event of ``event_type``, or None."""
+    event = PositionEvent.objects.filter(position_id=position_id, type=event_type).order_by("-id").first()
+    return None if event is None else dict(event.parameters)

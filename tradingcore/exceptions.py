@@ -117,6 +117,15 @@ class UnsupportedInstrument(BadSymbol):
     code = "unsupported_instrument"
 
 
+class ProtectionRefused(OrderRejected):
+    """The exchange refused a stop-loss or take-profit order. The position keeps the protection
+    that still stands (``details["kept_price"]``, None when it has none), and a
+    ``protection_refused`` event says what happened."""
+
+    code = "protection_refused"
+    position: Any = None  # the position it concerns (a DTO), when the caller should see it
+
+
 class AuthenticationFailed(OrderRejected):
     """The exchange refused the account's credentials or permissions."""
 

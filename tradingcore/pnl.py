@@ -133,7 +133,8 @@ def split_fees(fees: list[tuple[Decimal, str]], *, base: str, settle: str, price
     """Sort a trade's fees (amount, currency): settlement currency (or none named) counts as is,
     the base coin is converted at the trade ``price``, any other currency (a platform token) is
     kept apart and never added to the settlement figure (SPEC 4, "Fees")."""
-    settled, other = ZERO, {}
+    settled = ZERO
+    other: dict[str, Decimal] = {}
     for amount, currency in fees:
         if not currency or currency == settle:
             settled += amount

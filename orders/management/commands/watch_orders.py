@@ -28,7 +28,8 @@ class Command(BaseCommand):
             report = watcher.run_pass(batch=batch, interval=interval)
             self.stdout.write(
                 f"polled {report.orders_polled} orders, {report.orders_changed} changed, {report.errors} errors; "
-                f"{report.marks_refreshed} marks refreshed; {report.outbox_drained} outbox entries drained"
+                f"{report.periodic_changes} periodic changes (marks, protection); "
+                f"{report.outbox_drained} outbox entries drained"
             )
             return
         stop = threading.Event()
