@@ -7,3 +7,8 @@ class TradingCoreConfig(AppConfig):
     name = "tradingcore"
     verbose_name = "Trading core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tradingcore import metrics
+
+        metrics.register_outbox_depth()

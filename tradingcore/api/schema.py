@@ -1,0 +1,57 @@
+"""What the OpenAPI schema says about errors and authentication, written once for every view.
+
+``error_responses(...)`` documents the error body under each status a handler can answer;
+``ApiKeyScheme`` documents ``Authorization: Bearer <key>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: the field is named in `details` (or the exchange refused the order for good).",
+    401: "Missing, unknown or revoked API key.",
+    403: "The API key does not act for this user.",
+    404: "No such object, or it belongs to a user the key does not act for.",
+    409: "Conflicts with the current state (close more than open, cancel a terminal order, a retry still running).",
+    422: "The idempotency key was already used for a different request.",
+    503: "The exchange is unreachable or the order's outcome is unknown; retry after `Retry-After` seconds.",
+}
+
+
+class ApiErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="stable machine-readable code, e.g. invalid, not_found, conflict")
+    message = serializers.CharField(help_text="what went wrong, for a person")
+    details = serializers.DictField(help_text="per-field problems or facts about the error")
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The body of every error response."""
+
+    error = ApiErrorDetailSerializer()
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The error responses of a handler: 401 always, plus ``statuses``."""
+    return {
+        status: OpenApiResponse(ApiErrorSerializer, description=ERROR_DESCRIPTIONS[status])
+        for status in sorted({401, *statuses})
+    }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Bearer <key>`` (``Token <key>`` works too)."""
+
+    target_class = "tradingcore.api.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A key from `manage.py create_api_key`, sent as `Authorization: Bearer <key>`.",
+        }
