@@ -132,6 +132,15 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def decimal_output(**kwargs: Any) -> serializers.DecimalField:
-    """A read-only decimal written as a string with 8 places (any magnitude, e.g. a notional)."""
-    return serializers.DecimalField(max_digits=None, decimal_places=PLACES, read_only=True, **kwargs)
+class DecimalOutputField(serializers.DecimalField):
+    """A read-only decimal written as a string with 8 places, of any magnitude (a notional, a
+    percentage); a negative zero (a short's PnL at its entry) is written as zero."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=None, decimal_places=PLACES, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return super().to_representation(abs(value) if value == 0 else value)
+
+
+decimal_output = DecimalOutputField
