@@ -29,9 +29,7 @@ class PositionObjects:
         return str(PositionManager().open_position(**values).id)
 
 
-class TestPositionsApi(
-    PositionObjects, cases.GetObject, cases.ListObjects, cases.CreateObject, cases.DetailActions
-):
+class TestPositionsApi(PositionObjects, cases.GetObject, cases.ListObjects, cases.CreateObject, cases.DetailActions):
     filter_cases = [
         ({}, 4),
         ({"side": "short"}, 1),
