@@ -76,8 +76,8 @@ def test_opening_answers_the_position_with_decimals_as_strings(client: Any) -> N
     assert response.status_code == 201
     position = response.json()
     assert (position["size"], position["entry_price"], position["status"]) == ("0.10000000", "45000.00000000", "open")
-    assert (position["leverage"], position["stop_loss_price"], position["notional_value"]) == (10, "44000.00000000",
-                                                                                               "4500.00000000")  # fmt: skip
+    assert position["leverage"] == 10
+    assert (position["stop_loss_price"], position["notional_value"]) == ("44000.00000000", "4500.00000000")
     assert position["metadata"]["entry_order_id"]
 
 

@@ -106,8 +106,10 @@ class ListObjects(Base):
         listed = {item["id"] for item in self.client.get(self.list_url).json()["results"]}
         listed_by_other = {item["id"] for item in self.other_client.get(self.list_url).json()["results"]}
 
-        assert mine in listed and theirs not in listed
-        assert theirs in listed_by_other and mine not in listed_by_other
+        assert mine in listed
+        assert theirs not in listed
+        assert theirs in listed_by_other
+        assert mine not in listed_by_other
 
     def test_list_filters(self) -> None:
         self.make_filter_objects()
