@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from positions.api import hyperrsi
 from positions.services import PositionManager
+from tradingcore import validation
 from tradingcore.api.authentication import scope_of
 from tradingcore.api.errors import UserNotAllowed, error_body, exception_handler, trading_error_response
 from tradingcore.api.idempotency import idempotent
@@ -103,6 +104,7 @@ class PositionsOfUserView(HyperrsiView):
     def get(self, request: Request, user_id: str) -> Response:
         query = hyperrsi.HyperrsiSymbolQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        user_id = validation.user_id(user_id)
         if not scope_of(request).allows(user_id):
             raise ObjectNotFound("no position")
         symbol = query.validated_data.get("symbol")
