@@ -80,7 +80,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "db.sqlite3"),
-            "OPTIONS": {"timeout": 20},
+            # The server's threads and the fill watcher write at once: WAL lets readers go on, and
+            # IMMEDIATE takes the write lock up front (waiting up to the timeout, never failing
+            # mid-transaction on an upgrade).
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
 

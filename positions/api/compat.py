@@ -60,40 +60,6 @@ class HyperrsiView(APIView):
         return PositionManager(actor=scope_of(self.request).actor)
 
 
-class OpenPositionView(HyperrsiView):
-    @extend_schema(
-        tags=TAGS,
-        summary="HYPERRSI: open a position (size in contracts)",
-        request=hyperrsi.HyperrsiOpenSerializer,
-        responses={200: hyperrsi.HyperrsiPositionSerializer, **error_responses(400, 403, 422, 503)},
-    )
-    @idempotent
-    def post(self, request: Request) -> Response:
-        data = hyperrsi.HyperrsiOpenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        scope_of(request).require(data.validated_data["user_id"])
-        position = self.manager().open_position(**hyperrsi.open_keywords(data.validated_data))
-        return Response(hyperrsi.HyperrsiPositionSerializer(hyperrsi.position_response(position)).data)
-
-
-class ClosePositionView(HyperrsiView):
-    @extend_schema(
-        tags=TAGS,
-        summary="HYPERRSI: close a position (size in contracts; all without it)",
-        request=hyperrsi.HyperrsiCloseSerializer,
-        responses={200: hyperrsi.HyperrsiCloseResultSerializer, **error_responses(400, 404, 422, 503)},
-    )
-    @idempotent
-    def post(self, request: Request) -> Response:
-        data = hyperrsi.HyperrsiCloseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if not scope_of(request).allows(data.validated_data["user_id"]):
-            raise ObjectNotFound("no such position")
-        self.manager().close_position(**hyperrsi.close_keywords(data.validated_data))
-        message = f"{data.validated_data['symbol']} {data.validated_data['side'].value} position closed"
-        return Response({"success": True, "message": message})
-
-
 class PositionsOfUserView(HyperrsiView):
     @extend_schema(
         tags=TAGS,
@@ -102,6 +68,9 @@ class PositionsOfUserView(HyperrsiView):
         responses={200: hyperrsi.HyperrsiPositionsSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request, user_id: str) -> Response:
+        return self.positions_of(request, user_id)
+
+    def positions_of(self, request: Request, user_id: str) -> Response:
         query = hyperrsi.HyperrsiSymbolQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         user_id = validation.user_id(user_id)
@@ -117,6 +86,50 @@ class PositionsOfUserView(HyperrsiView):
             "data": [hyperrsi.ccxt_position(position) for position in positions],
         }  # fmt: skip
         return Response(hyperrsi.HyperrsiPositionsSerializer(answer).data)
+
+
+class OpenPositionView(PositionsOfUserView):
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:  # type: ignore[override]
+        """``GET /position/open`` is the positions of a user named "open", as the old router had it."""
+        return self.positions_of(request, "open")
+
+    @extend_schema(
+        tags=TAGS,
+        summary="HYPERRSI: open a position (size in contracts)",
+        request=hyperrsi.HyperrsiOpenSerializer,
+        responses={200: hyperrsi.HyperrsiPositionSerializer, **error_responses(400, 403, 422, 503)},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = hyperrsi.HyperrsiOpenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        scope_of(request).require(data.validated_data["user_id"])
+        position = self.manager().open_position(**hyperrsi.open_keywords(data.validated_data))
+        return Response(hyperrsi.HyperrsiPositionSerializer(hyperrsi.position_response(position)).data)
+
+
+class ClosePositionView(PositionsOfUserView):
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:  # type: ignore[override]
+        """``GET /position/close``: the positions of a user named "close" (see ``OpenPositionView.get``)."""
+        return self.positions_of(request, "close")
+
+    @extend_schema(
+        tags=TAGS,
+        summary="HYPERRSI: close a position (size in contracts; all without it)",
+        request=hyperrsi.HyperrsiCloseSerializer,
+        responses={200: hyperrsi.HyperrsiCloseResultSerializer, **error_responses(400, 404, 422, 503)},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = hyperrsi.HyperrsiCloseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not scope_of(request).allows(data.validated_data["user_id"]):
+            raise ObjectNotFound("no such position")
+        self.manager().close_position(**hyperrsi.close_keywords(data.validated_data))
+        message = f"{data.validated_data['symbol']} {data.validated_data['side'].value} position closed"
+        return Response({"success": True, "message": message})
 
 
 open_position = OpenPositionView.as_view()
