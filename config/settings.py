@@ -162,6 +162,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tradingcore.api.schema.add_event_stream",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ExchangeEnum": "tradingcore.enums.Exchange",
         "PositionSideEnum": "tradingcore.enums.PositionSide",

@@ -55,3 +55,39 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A key from `manage.py create_api_key`, sent as `Authorization: Bearer <key>`.",
         }
+
+
+def add_event_stream(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: document ``GET /api/v1/events/stream``, an async Django
+    view (DRF views are synchronous, so the generator does not see it)."""
+    error = {"$ref": "#/components/schemas/ApiError"}
+    errors = {str(status): {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {
+        "schema": error}}} for status in (400, 401, 404)}  # fmt: skip
+    result["paths"]["/api/v1/events/stream"] = {
+        "get": {
+            "operationId": "api_v1_events_stream",
+            "summary": "Live events (Server-Sent Events)",
+            "description": (
+                "`text/event-stream` of one user's events from the Redis stream `events:{user_id}`: each event has "
+                "`id:` (the stream entry id), `event:` (position.opened, order.filled, ...) and `data:` (JSON, as in "
+                "`GET /api/v1/events/`). A comment line is a heartbeat. Reconnect with `Last-Event-ID` (or `after`) "
+                "to resume right after it; without either the stream starts with the next event. `user_id` may be "
+                "left out when the key acts for exactly one user."
+            ),
+            "tags": ["api"],
+            "parameters": [
+                {"name": "user_id", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
+                {"name": "after", "in": "query", "required": False, "schema": {"type": "string"}},
+                {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}},
+            ],
+            "security": [{"ApiKey": []}, {"cookieAuth": []}],
+            "responses": {
+                "200": {
+                    "description": "the event stream",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                **errors,
+            },  # fmt: skip
+        }
+    }
+    return result

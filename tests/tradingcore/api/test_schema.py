@@ -71,7 +71,7 @@ def fuzz_key(transactional_db: Any) -> str:
     return create_api_key(name="fuzz", all_users=True)[1]
 
 
-@live_schema.parametrize()
+@live_schema.exclude(path="/api/v1/events/stream").parametrize()  # never ends: see test_events.py
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_input_makes_the_api_answer_5xx_and_responses_match_the_schema(case: Any, fuzz_key: str) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_key}"}, checks=CHECKS)
