@@ -61,6 +61,8 @@ class HyperrsiView(APIView):
 
 
 class PositionsOfUserView(HyperrsiView):
+    """``GET /position/{user_id}[?symbol=]``: the user's open OKX positions in ccxt's shape (404 when none)."""
+
     @extend_schema(
         tags=TAGS,
         summary="HYPERRSI: a user's open positions in ccxt's shape",
@@ -88,11 +90,21 @@ class PositionsOfUserView(HyperrsiView):
         return Response(hyperrsi.HyperrsiPositionsSerializer(answer).data)
 
 
-class OpenPositionView(PositionsOfUserView):
+class FixedRouteView(PositionsOfUserView):
+    """A fixed route beside ``/position/{user_id}``: as the old router had it, a ``GET`` of it is
+    the positions of the user named like the route (``GET /position/open`` is user "open")."""
+
+    route: str
+
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:  # type: ignore[override]
-        """``GET /position/open`` is the positions of a user named "open", as the old router had it."""
-        return self.positions_of(request, "open")
+        return self.positions_of(request, self.route)
+
+
+class OpenPositionView(FixedRouteView):
+    """``POST /position/open``: open (or add to) a position, size in contracts; the old answer."""
+
+    route = "open"
 
     @extend_schema(
         tags=TAGS,
@@ -109,11 +121,10 @@ class OpenPositionView(PositionsOfUserView):
         return Response(hyperrsi.HyperrsiPositionSerializer(hyperrsi.position_response(position)).data)
 
 
-class ClosePositionView(PositionsOfUserView):
-    @extend_schema(exclude=True)
-    def get(self, request: Request) -> Response:  # type: ignore[override]
-        """``GET /position/close``: the positions of a user named "close" (see ``OpenPositionView.get``)."""
-        return self.positions_of(request, "close")
+class ClosePositionView(FixedRouteView):
+    """``POST /position/close``: close a position by user, symbol and side (contracts; all without a size)."""
+
+    route = "close"
 
     @extend_schema(
         tags=TAGS,

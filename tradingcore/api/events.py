@@ -105,6 +105,7 @@ class EventQuerySerializer(serializers.Serializer):
 )
 @api_view(["GET"])
 def poll_events(request: Request) -> Response:
+    """Up to ``limit`` events after ``after`` (from the oldest kept without it); ``last_id`` continues."""
     query = EventQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     user_id = stream_user(scope_of(request), query.validated_data.get("user_id"))

@@ -26,12 +26,16 @@ from tradingcore.exchange.registry import is_simulated
 
 
 class SetPaperMarkSerializer(StrictSerializer):
+    """The market (native id or ccxt form) and its new mark."""
+
     exchange = EnumField(Exchange)
     symbol = SymbolField()
     price = AmountField()
 
 
 class PaperMarkSerializer(serializers.Serializer):
+    """The mark set, and how many simulated fills it caused."""
+
     exchange = EnumField(Exchange, read_only=True)
     symbol = serializers.CharField(read_only=True)
     price = decimal_output()
@@ -45,6 +49,7 @@ class PaperMarkSerializer(serializers.Serializer):
 )
 @api_view(["POST"])
 def set_paper_mark(request: Request) -> Response:
+    """Set the mark and match the simulated book; 403 unless staff or a key acting for every user."""
     data = SetPaperMarkSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     if not scope_of(request).all_users:

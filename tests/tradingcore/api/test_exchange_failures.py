@@ -11,10 +11,7 @@ from typing import Any
 import pytest
 
 from tests.tradingcore.api.cases import client_for, error_of
-from tests.tradingcore.exchange.okx_loopback import PLACE_ORDER, OkxLoopback, running_loopback
-from tradingcore.enums import PositionMode
-from tradingcore.exchange.ccxt import clear_gateway_cache
-from tradingcore.models import ExchangeAccount
+from tests.tradingcore.exchange.okx_loopback import PLACE_ORDER, OkxLoopback, loopback_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 USER = "okx-api-user"
@@ -23,17 +20,7 @@ BTC = "BTC-USDT-SWAP"
 
 @pytest.fixture
 def okx(settings: Any) -> Iterator[OkxLoopback]:
-    settings.TRADING_DRY_RUN = False
-    settings.TRADING_EXCHANGE_TIMEOUT_SECONDS = 1
-    clear_gateway_cache()
-    for server in running_loopback():
-        server.set_mark(BTC, "45000")
-        ExchangeAccount.objects.create(
-            user_id=USER, exchange="okx", api_key="k", api_secret="s", passphrase="p",
-            rest_base_url=server.url, position_mode=PositionMode.HEDGE,
-        )  # fmt: skip
-        yield server
-    clear_gateway_cache()
+    yield from loopback_account(settings, USER)
 
 
 def test_an_unreachable_exchange_is_a_503_and_the_retry_does_not_place_again(okx: OkxLoopback) -> None:
