@@ -20,7 +20,7 @@ from positions.services import PositionManager
 from tradingcore import validation
 from tradingcore.api.authentication import scope_of
 from tradingcore.api.errors import UserNotAllowed, error_body, exception_handler, trading_error_response
-from tradingcore.api.idempotency import idempotent
+from tradingcore.api.idempotency import derived_client_order_id, idempotent
 from tradingcore.api.schema import error_responses
 from tradingcore.exceptions import (
     ExchangeUnavailable,
@@ -117,7 +117,8 @@ class OpenPositionView(FixedRouteView):
         data = hyperrsi.HyperrsiOpenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         scope_of(request).require(data.validated_data["user_id"])
-        position = self.manager().open_position(**hyperrsi.open_keywords(data.validated_data))
+        keywords = hyperrsi.open_keywords(data.validated_data)
+        position = self.manager().open_position(**keywords, client_order_id=derived_client_order_id(request))
         return Response(hyperrsi.HyperrsiPositionSerializer(hyperrsi.position_response(position)).data)
 
 
@@ -138,7 +139,8 @@ class ClosePositionView(FixedRouteView):
         data.is_valid(raise_exception=True)
         if not scope_of(request).allows(data.validated_data["user_id"]):
             raise ObjectNotFound("no such position")
-        self.manager().close_position(**hyperrsi.close_keywords(data.validated_data))
+        keywords = hyperrsi.close_keywords(data.validated_data)
+        self.manager().close_position(**keywords, client_order_id=derived_client_order_id(request))
         message = f"{data.validated_data['symbol']} {data.validated_data['side'].value} position closed"
         return Response({"success": True, "message": message})
 
