@@ -22,6 +22,7 @@ from tradingcore.api.authentication import scope_of
 from tradingcore.api.errors import UserNotAllowed, error_body, exception_handler, trading_error_response
 from tradingcore.api.idempotency import derived_client_order_id, idempotent
 from tradingcore.api.schema import error_responses
+from tradingcore.api.views import validated
 from tradingcore.exceptions import (
     ExchangeUnavailable,
     InsufficientFunds,
@@ -73,12 +74,10 @@ class PositionsOfUserView(HyperrsiView):
         return self.positions_of(request, user_id)
 
     def positions_of(self, request: Request, user_id: str) -> Response:
-        query = hyperrsi.HyperrsiSymbolQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        symbol = validated(hyperrsi.HyperrsiSymbolQuerySerializer, request.query_params).get("symbol")
         user_id = validation.user_id(user_id)
         if not scope_of(request).allows(user_id):
             raise ObjectNotFound("no position")
-        symbol = query.validated_data.get("symbol")
         positions = self.manager().get_positions(user_id=user_id, exchange=hyperrsi.EXCHANGE, symbol=symbol)
         if not positions:
             raise ObjectNotFound(f"no open position of user {user_id}" + (f" on {symbol}" if symbol else ""))
@@ -114,10 +113,9 @@ class OpenPositionView(FixedRouteView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = hyperrsi.HyperrsiOpenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        scope_of(request).require(data.validated_data["user_id"])
-        keywords = hyperrsi.open_keywords(data.validated_data)
+        data = validated(hyperrsi.HyperrsiOpenSerializer, request.data)
+        scope_of(request).require(data["user_id"])
+        keywords = hyperrsi.open_keywords(data)
         position = self.manager().open_position(**keywords, client_order_id=derived_client_order_id(request))
         return Response(hyperrsi.HyperrsiPositionSerializer(hyperrsi.position_response(position)).data)
 
@@ -135,13 +133,12 @@ class ClosePositionView(FixedRouteView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = hyperrsi.HyperrsiCloseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if not scope_of(request).allows(data.validated_data["user_id"]):
+        data = validated(hyperrsi.HyperrsiCloseSerializer, request.data)
+        if not scope_of(request).allows(data["user_id"]):
             raise ObjectNotFound("no such position")
-        keywords = hyperrsi.close_keywords(data.validated_data)
+        keywords = hyperrsi.close_keywords(data)
         self.manager().close_position(**keywords, client_order_id=derived_client_order_id(request))
-        message = f"{data.validated_data['symbol']} {data.validated_data['side'].value} position closed"
+        message = f"{data['symbol']} {data['side'].value} position closed"
         return Response({"success": True, "message": message})
 
 

@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from tradingcore.api.authentication import Scope, ascope_of, scope_of
 from tradingcore.api.errors import error_body, status_of
 from tradingcore.api.schema import error_responses
+from tradingcore.api.views import validated
 from tradingcore.exceptions import ObjectNotFound, TradingError
 from tradingcore.redis import keys
 from tradingcore.redis.projector import redis_client
@@ -106,12 +107,11 @@ class EventQuerySerializer(serializers.Serializer):
 @api_view(["GET"])
 def poll_events(request: Request) -> Response:
     """Up to ``limit`` events after ``after`` (from the oldest kept without it); ``last_id`` continues."""
-    query = EventQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    user_id = stream_user(scope_of(request), query.validated_data.get("user_id"))
-    after = query.validated_data.get("after")
+    query = validated(EventQuerySerializer, request.query_params)
+    user_id = stream_user(scope_of(request), query.get("user_id"))
+    after = query.get("after")
     start = "-" if after is None else f"({after}"
-    entries: Any = redis_client().xrange(keys.events(user_id), min=start, max="+", count=query.validated_data["limit"])
+    entries: Any = redis_client().xrange(keys.events(user_id), min=start, max="+", count=query["limit"])
     events = [event_of(entry, fields) for entry, fields in entries]
     return Response({"events": events, "last_id": events[-1]["id"] if events else after})
 

@@ -18,6 +18,7 @@ from tradingcore.api.authentication import scope_of
 from tradingcore.api.errors import UserNotAllowed
 from tradingcore.api.fields import AmountField, EnumField, StrictSerializer, SymbolField, decimal_output
 from tradingcore.api.schema import error_responses
+from tradingcore.api.views import validated
 from tradingcore.enums import Exchange
 from tradingcore.exceptions import InvalidInput
 from tradingcore.exchange import paper
@@ -50,14 +51,13 @@ class PaperMarkSerializer(serializers.Serializer):
 @api_view(["POST"])
 def set_paper_mark(request: Request) -> Response:
     """Set the mark and match the simulated book; 403 unless staff or a key acting for every user."""
-    data = SetPaperMarkSerializer(data=request.data)
-    data.is_valid(raise_exception=True)
+    data = validated(SetPaperMarkSerializer, request.data)
     if not scope_of(request).all_users:
         raise UserNotAllowed("only staff and keys acting for every user move a simulated market")
-    exchange, price = data.validated_data["exchange"], data.validated_data["price"]
+    exchange, price = data["exchange"], data["price"]
     if not is_simulated(exchange):
         raise InvalidInput(f"{exchange.value} is not simulated", details={"exchange": ["not simulated"]})
-    market = get_market(exchange, data.validated_data["symbol"])
+    market = get_market(exchange, data["symbol"])
     fills = paper.set_mark(market.exchange, market.symbol, price)
     result = {"exchange": market.exchange, "symbol": market.symbol, "price": price, "fills": len(fills)}
     return Response(PaperMarkSerializer(result).data, status=status.HTTP_201_CREATED)

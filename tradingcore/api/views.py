@@ -13,6 +13,13 @@ from rest_framework.response import Response
 from tradingcore.api.authentication import Scope, scope_of
 
 
+def validated(serializer_class: Any, data: Any) -> dict[str, Any]:
+    """``data`` checked by ``serializer_class``; 400 naming each bad field."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 class ScopedViewSet(viewsets.GenericViewSet):
     """A viewset whose rows are narrowed to the request's scope (``get_queryset``), filtered by its
     ``filterset_class`` and paged; subclasses define ``base_queryset`` and ``to_output``."""
@@ -52,6 +59,4 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def validated(self, serializer_class: Any, request: Request, *, query: bool = False) -> dict[str, Any]:
         """The request body (or query) checked by ``serializer_class``; 400 naming each bad field."""
-        serializer = serializer_class(data=request.query_params if query else request.data)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
+        return validated(serializer_class, request.query_params if query else request.data)
