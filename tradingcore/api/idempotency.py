@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -45,6 +47,8 @@ from tradingcore.validation import invalid
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+PURGE_BATCH = 100
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -139,13 +143,19 @@ def stored_response(attempt: Attempt) -> Response | None:
 
 
 def remember(attempt: Attempt, response: Response) -> None:
-    """Store a final response (status below 500) for the key's retries; purge the owner's expired ones."""
+    """Store a final response (status below 500) for the key's retries, and purge a few expired
+    records. Never fails the request: without a record a retry runs again and the order services
+    find its order by client order id."""
     if response.status_code >= 500:
         return
     now = timezone.now()
     body = json.loads(JSONRenderer().render(response.data) or b"null")
-    IdempotencyRecord.objects.filter(owner=attempt.owner, expires_at__lte=now).delete()
-    IdempotencyRecord.objects.create(
-        owner=attempt.owner, key=attempt.key, fingerprint=attempt.fingerprint, status_code=response.status_code,
-        body=body, created_at=now, expires_at=now + timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS),
-    )  # fmt: skip
+    try:
+        expired = IdempotencyRecord.objects.filter(expires_at__lte=now).values("pk")[:PURGE_BATCH]
+        IdempotencyRecord.objects.filter(pk__in=expired).delete()
+        IdempotencyRecord.objects.create(
+            owner=attempt.owner, key=attempt.key, fingerprint=attempt.fingerprint, status_code=response.status_code,
+            body=body, created_at=now, expires_at=now + timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS),
+        )  # fmt: skip
+    except DatabaseError:
+        logger.exception("could not store the response to idempotency key %s of %s", attempt.key, attempt.owner)
