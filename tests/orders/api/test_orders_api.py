@@ -114,3 +114,16 @@ def test_order_events_tell_the_story_with_the_key_as_actor(client: Any) -> None:
     assert (types[0], types[-1]) == ("created", "cancelled")
     assert "cancel_requested" in types
     assert {event["actor"] for event in events} == {"api:bot"}
+
+
+class TestOpenOrdersApi(OrderObjects, cases.ListObjects):
+    """``GET /api/v1/orders/open/``: the same cases over the live orders only."""
+
+    list_url = f"{URL}open/"
+    filter_cases = [({}, 2), ({"side": "sell"}, 1), ({"grid_level": 3}, 1), ({"status": "filled"}, 0)]
+    bad_filter = {"grid_level": "1.5"}
+
+    def make_filter_objects(self) -> None:
+        self.make_object(side="sell", price=Decimal("50000"))
+        self.make_object(order_type="market", price=None)  # filled at once: not live
+        self.make_object(grid_level=3)
