@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from redis import asyncio as redis_asyncio
@@ -161,7 +162,11 @@ def _error(exc: TradingError) -> JsonResponse:
 
 
 async def event_stream(request: HttpRequest) -> HttpResponseBase:
-    """``text/event-stream`` of one user's events; see the module docstring."""
+    """``text/event-stream`` of one user's events; see the module docstring. Under WSGI (runserver)
+    a stream would never start (Django collects a whole async stream first): 501 there."""
+    if not isinstance(request, ASGIRequest):
+        body = error_body("needs_asgi", "the event stream needs an ASGI server; poll GET /api/v1/events/")
+        return JsonResponse(body, status=501)
     scope = await ascope_of(request)
     if scope is None:
         body = error_body("not_authenticated", "an API key or a staff session is required")

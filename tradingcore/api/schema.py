@@ -19,6 +19,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such object, or it belongs to a user the key does not act for.",
     409: "Conflicts with the current state (close more than open, cancel a terminal order, a retry still running).",
     422: "The idempotency key was already used for a different request.",
+    501: "The event stream needs an ASGI server; this one runs under WSGI (poll `GET /api/v1/events/`).",
     503: "The exchange is unreachable or the order's outcome is unknown; retry after `Retry-After` seconds.",
 }
 
@@ -62,7 +63,7 @@ def add_event_stream(result: dict[str, Any], generator: Any, request: Any, publi
     view (DRF views are synchronous, so the generator does not see it)."""
     error = {"$ref": "#/components/schemas/ApiError"}
     errors = {str(status): {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {
-        "schema": error}}} for status in (400, 401, 404)}  # fmt: skip
+        "schema": error}}} for status in (400, 401, 404, 501)}  # fmt: skip
     result["paths"]["/api/v1/events/stream"] = {
         "get": {
             "operationId": "api_v1_events_stream",

@@ -115,3 +115,10 @@ def test_a_position_opened_through_the_api_appears_in_the_poll(client: Any) -> N
 
     opened = next(event for event in events if event["event"] == "position.opened")
     assert (opened["kind"], opened["data"]["size"], opened["data"]["user_id"]) == ("position", "0.1", USER)
+
+
+def test_under_wsgi_the_stream_says_it_needs_asgi_instead_of_hanging(client: Any) -> None:
+    response = client.get(STREAM)
+
+    assert response.status_code == 501
+    assert error_of(response)["code"] == "needs_asgi"
