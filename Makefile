@@ -1,7 +1,7 @@
 # The two commands of the README, plus helpers. Everything installs what it needs.
 .PHONY: run test lint bench venv
 
-run:        ## serve on 127.0.0.1:8000 with SQLite, embedded Redis and the paper exchange
+run:        ## the whole service on HOST:PORT (default 127.0.0.1:8000): SQLite, embedded Redis, paper exchange, fill watcher
 	bash scripts/run.sh
 
 test:       ## whole suite + ruff + mypy on a throwaway PostgreSQL 15 and redis-server

@@ -64,3 +64,7 @@ TRADING_PAPER_SLIPPAGE_BPS = env_str("TRADING_PAPER_SLIPPAGE_BPS", "0") or "0"
 TRADING_PAPER_RANDOM_WALK = env_bool("TRADING_PAPER_RANDOM_WALK", default=False)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"
+
+# Where `manage.py serve` (make run) listens.
+HOST = env_str("HOST", "127.0.0.1") or "127.0.0.1"
+PORT = int(env_str("PORT", "8000") or "8000")

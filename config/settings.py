@@ -21,6 +21,8 @@ else:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DATABASE_URL is set")
 
 ALLOWED_HOSTS = env.ALLOWED_HOSTS
+if env.HOST not in ALLOWED_HOSTS and env.HOST not in ("0.0.0.0", "::"):
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, env.HOST]  # the printed URLs must work
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,12 +34,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_prometheus",
     "tradingcore",
     "positions",
     "orders",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -45,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -74,7 +80,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "db.sqlite3"),
-            "OPTIONS": {"timeout": 20},
+            # The server's threads and the fill watcher write at once: WAL lets readers go on, and
+            # IMMEDIATE takes the write lock up front (waiting up to the timeout, never failing
+            # mid-transaction on an upgrade).
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
 
@@ -97,6 +106,8 @@ CACHES = {
             "SOCKET_CONNECT_TIMEOUT": 2,
             "SOCKET_TIMEOUT": 2,
             "CONNECTION_POOL_KWARGS": {"decode_responses": True},
+            # Counts every command by outcome for /metrics (redis_operations_total).
+            "REDIS_CLIENT_CLASS": "tradingcore.metrics.InstrumentedRedis",
             **EMBEDDED_REDIS_OPTIONS,
         },
         "KEY_PREFIX": "cache",
@@ -119,13 +130,67 @@ STATIC_ROOT = VAR_DIR / "static"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tradingcore.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tradingcore.api.authentication.IsBotOrStaff"],
+    "DEFAULT_PARSER_CLASSES": ["tradingcore.api.parsers.DecimalJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "tradingcore.api.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "tradingcore.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trading core API",
-    "DESCRIPTION": "Positions and orders of automated crypto strategies.",
+    "DESCRIPTION": (
+        "Positions and orders of automated crypto strategies. Authenticate with `Authorization: Bearer <key>` "
+        "(keys come from `manage.py create_api_key`). Sizes and quantities are in base currency; decimals "
+        "travel as strings (numbers are accepted on input). Every error has the body "
+        '`{"error": {"code", "message", "details"}}`. POSTs that place orders or open or close positions '
+        "accept an `Idempotency-Key` header (or `client_order_id`): a retry within 24 hours gets the first "
+        "response back and never acts twice."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tradingcore.api.schema.add_event_stream",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ExchangeEnum": "tradingcore.enums.Exchange",
+        "PositionSideEnum": "tradingcore.enums.PositionSide",
+        "PositionStatusEnum": "tradingcore.enums.PositionStatus",
+        "OrderSideEnum": "tradingcore.enums.OrderSide",
+        "OrderStatusEnum": "tradingcore.enums.OrderStatus",
+        "OrderTypeEnum": "tradingcore.enums.OrderType",
+        "OrderRoleEnum": "tradingcore.enums.OrderRole",
+        "TimeInForceEnum": "tradingcore.enums.TimeInForce",
+        "MarginModeEnum": "tradingcore.enums.MarginMode",
+        "LiquidityEnum": "tradingcore.enums.Liquidity",
+    },
 }
+
+# How long a stored idempotent response is replayed, and how long a retry waits for the first
+# request with the same key to finish before it is told to come back (409).
+API_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+API_IDEMPOTENCY_WAIT_SECONDS = 30
+# Live events: seconds between SSE heartbeats; the outbox age past which /healthz fails.
+API_EVENTS_HEARTBEAT_SECONDS = 15
+HEALTH_OUTBOX_MAX_AGE_SECONDS = 300
+
+# `manage.py serve` (make run): where it listens.
+SERVE_HOST = env.HOST
+SERVE_PORT = env.PORT
 
 # Trading-specific settings (see .env.example).
 TRADING_ENCRYPTION_KEY = env.TRADING_ENCRYPTION_KEY
@@ -146,4 +211,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
+    # Django's own "django" handler would print every line a second time through the root.
+    "loggers": {"django": {"handlers": [], "level": env.LOG_LEVEL, "propagate": True}},
 }

@@ -1,4 +1,4 @@
-"""The orders app: registers how the projection reads orders."""
+"""The orders app: registers how the projection reads orders, and the orders-by-status gauge."""
 
 from django.apps import AppConfig
 
@@ -10,6 +10,8 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import projection
+        from orders.api import metrics
         from tradingcore.redis import sources
 
         sources.register(projection.SOURCE)
+        metrics.register()

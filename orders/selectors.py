@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from orders.models import Order
+from orders.models import Order, OrderEvent, OrderFill
 from tradingcore import dto
 from tradingcore.enums import LIVE_ORDER_STATUSES, Exchange, OrderRole, OrderSide, OrderStatus
 from tradingcore.selectors import of_market, owned_row
@@ -62,3 +62,13 @@ def live_orders_of_position(position_id: Any, *, roles: Iterable[OrderRole] | No
     if roles is not None:
         queryset = queryset.filter(role__in=list(roles))
     return list(queryset.order_by("created_at"))
+
+
+def order_fills(order_id: Any) -> QuerySet[OrderFill]:
+    """The fills of an order, in execution order."""
+    return OrderFill.objects.filter(order_id=order_id).order_by("filled_at", "id")
+
+
+def order_events(order_id: Any) -> QuerySet[OrderEvent]:
+    """The event log of an order, oldest first."""
+    return OrderEvent.objects.filter(order_id=order_id).order_by("id")

@@ -16,11 +16,13 @@ from django.db import connections
 from orders import cancellation, monitoring, placement, selectors, sync
 from tradingcore import dto
 from tradingcore.facades import pick, with_async_twins
+from tradingcore.metrics import ORDER_MANAGER_LATENCY, timed
 
 SYSTEM_ACTOR = placement.SYSTEM_ACTOR
 
 
 @with_async_twins
+@timed(ORDER_MANAGER_LATENCY)
 class OrderManager:
     """The in-process API of orders, with the seeds' method and keyword names.
 

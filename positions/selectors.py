@@ -112,6 +112,11 @@ def get_position(position_id: Any, *, user_id: str | None = None) -> dto.Positio
     return dto.Position.from_row(position_row(position_id, user_id=user_id))
 
 
+def position_events(position_id: Any) -> QuerySet[PositionEvent]:
+    """The event log of a position, oldest first."""
+    return PositionEvent.objects.filter(position_id=position_id).order_by("id")
+
+
 def latest_event(position_id: Any, event_type: str) -> dict[str, Any] | None:
     """The parameters of the position's latest event of ``event_type``, or None."""
     event = PositionEvent.objects.filter(position_id=position_id, type=event_type).order_by("-id").first()

@@ -14,12 +14,14 @@ from positions import lifecycle, marks, reconciliation, selectors
 from tradingcore import dto
 from tradingcore.enums import Exchange
 from tradingcore.facades import pick, with_async_twins
+from tradingcore.metrics import POSITION_MANAGER_LATENCY, timed
 
 SYSTEM_ACTOR = lifecycle.SYSTEM_ACTOR
 UNSET = lifecycle.UNSET
 
 
 @with_async_twins
+@timed(POSITION_MANAGER_LATENCY)
 class PositionManager:
     """The in-process API of positions, with the seeds' method and keyword names.
 

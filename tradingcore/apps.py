@@ -9,6 +9,7 @@ class TradingCoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tradingcore import db
+        from tradingcore import db, metrics
 
         db.widen_psycopg_statement_cache()
+        metrics.register_outbox_depth()

@@ -6,8 +6,11 @@ connection (``EmbeddedConnectionFactory``), so commands that never touch Redis (
 Django plugin) never start one. A process that finds the socket answering joins that server; the
 process that started it stops it when it exits: on a normal exit, Ctrl-C or SIGTERM through
 ``atexit``, and on any death at all (SIGKILL, or Django's autoreloader killing its child) through
-Linux's parent-death signal. Redis is a projection, so nothing is persisted: ``rebuild_redis``
-restores it from the database.
+Linux's parent-death signal. The projection survives a restart: the server keeps an append-only
+file in the var directory, written before each command is acknowledged (``appendfsync always``:
+a local run is not write-heavy, and a projection that silently lost its last writes would drift).
+Should it still be lost, the fill watcher rebuilds it from the database
+(``tradingcore.redis.rebuild.rebuild_if_lost``).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def ensure_running() -> None:
             "--unixsocket", socket_path,
             "--unixsocketperm", "700",
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes",
+            "--appendfsync", "always",
             "--dir", str(settings.VAR_DIR),
             "--logfile", str(settings.VAR_DIR / "redis.log"),
         ]  # fmt: skip

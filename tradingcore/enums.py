@@ -22,10 +22,10 @@ class DomainChoices(models.TextChoices):
         """Return the member for ``value`` (a member or its value in any case), else raise."""
         if isinstance(value, cls):
             return value
-        member = cls._value2member_map_.get(value)  # the exact value, the common case
-        if member is not None:
-            return member  # type: ignore[return-value]
         if isinstance(value, str):
+            member = cls._value2member_map_.get(value)  # the exact value, the common case
+            if member is not None:
+                return member  # type: ignore[return-value]
             lowered = value.strip().lower()
             for member in cls:
                 if member.value.lower() == lowered:

@@ -1,7 +1,9 @@
 """Cross-process locks held without an open database transaction.
 
 ``position_lock`` serialises the protective-order sync of one position (it calls the exchange, so
-it cannot hold a row lock). ``try_claim_outbox`` lets several outbox drainers share the work
+it cannot hold a row lock). ``idempotency_lock`` lets one request per idempotency key run at a
+time, on every worker (the API's retries wait for the first request, then replay its
+response). ``try_claim_outbox`` lets several outbox drainers share the work
 without publishing the same row twice. (The projection itself needs no lock: every block it
 writes carries the entity's version, see ``tradingcore.redis.plan``.)
 
@@ -13,6 +15,7 @@ a worker crashes. On SQLite (the embedded single-machine run) they fall back to 
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +25,8 @@ from django.db import connections
 # Namespaces (the first key of the two-key advisory lock form).
 _OUTBOX_NAMESPACE = 0x7C0F
 _POSITION_NAMESPACE = 0x7C10
+_IDEMPOTENCY_NAMESPACE = 0x7C11
+_POLL_SECONDS = 0.02
 
 _local_guard = threading.Lock()
 _local_locks: dict[tuple[int, int], threading.Lock] = {}
@@ -83,3 +88,37 @@ def position_lock(position_id: object, *, using: str = "default") -> Iterator[No
     finally:
         with connections[using].cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_POSITION_NAMESPACE, key])
+
+
+@contextmanager
+def idempotency_lock(name: str, *, timeout: float, using: str = "default") -> Iterator[bool]:
+    """Hold the lock named ``name`` for the block, waiting at most ``timeout`` seconds for another
+    holder; yields whether it is held (False: the wait timed out and nothing is held)."""
+    key = _int4(zlib.crc32(name.encode()))
+    if not _is_postgres(using):
+        lock = _local_lock(_IDEMPOTENCY_NAMESPACE, key)
+        held = lock.acquire(timeout=timeout)
+    else:
+        held = _wait_for_advisory_lock(_IDEMPOTENCY_NAMESPACE, key, timeout, using)
+    try:
+        yield held
+    finally:
+        if held and not _is_postgres(using):
+            lock.release()
+        elif held:
+            with connections[using].cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_IDEMPOTENCY_NAMESPACE, key])
+
+
+def _wait_for_advisory_lock(namespace: int, key: int, timeout: float, using: str) -> bool:
+    # Polled rather than blocking, so a waiter gives up after ``timeout`` without a transaction.
+    deadline = time.monotonic() + timeout
+    with connections[using].cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, key])
+            row = cursor.fetchone()
+            if row and row[0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_SECONDS)

@@ -52,17 +52,17 @@ def new_client_order_id() -> str:
 
 
 def user_id(value: Any) -> str:
-    """1 to 64 characters, surrounding spaces removed; numbers are accepted as their text."""
+    """1 to 64 characters (no NUL), surrounding spaces removed; numbers are accepted as their text."""
     text = "" if value is None or isinstance(value, bool) else str(value).strip()
-    if not text or len(text) > MAX_USER_ID_LENGTH:
+    if not text or len(text) > MAX_USER_ID_LENGTH or "\x00" in text:
         raise invalid("user_id", f"1 to {MAX_USER_ID_LENGTH} characters")
     return text
 
 
 def symbol(value: Any) -> str:
-    """1 to 32 characters (a native id such as ``BTC-USDT-SWAP`` or ccxt's ``BTC/USDT:USDT``)."""
+    """1 to 32 characters, no NUL (a native id such as ``BTC-USDT-SWAP`` or ccxt's ``BTC/USDT:USDT``)."""
     text = "" if value is None else str(value).strip()
-    if not text or len(text) > MAX_SYMBOL_LENGTH:
+    if not text or len(text) > MAX_SYMBOL_LENGTH or "\x00" in text:
         raise invalid("symbol", f"1 to {MAX_SYMBOL_LENGTH} characters")
     return text
 

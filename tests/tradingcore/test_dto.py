@@ -205,6 +205,8 @@ moments = st.datetimes(
     max_value=datetime(2100, 1, 1),  # noqa: DTZ001
     timezones=st.just(UTC),
 )
+sizes = st.decimals(min_value=D("0.00000001"), max_value=D("10000"), places=8)
+prices = st.decimals(min_value=D("0.00000001"), max_value=D("10000000"), places=8)
 # PostgreSQL text and jsonb cannot hold NUL.
 pg_characters = st.characters(codec="utf-8", exclude_characters="\x00")
 json_metadata = st.dictionaries(
@@ -219,8 +221,10 @@ identifiers = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_siz
 def positions(draw: st.DrawFn) -> Position:
     status = draw(st.sampled_from(PositionStatus))
     side = draw(st.sampled_from(PositionSide))
-    size, entry, leverage = draw(money), draw(money), draw(st.integers(1, 125))
-    mark = draw(st.none() | money)
+    # A notional (size x price) fits numeric(20,8) on every real market: sizes to 10^4, prices to
+    # 10^7, so the PnL derived at the mark fits its column too.
+    size, entry, leverage = draw(sizes), draw(prices), draw(st.integers(1, 125))
+    mark = draw(st.none() | prices)
     realized, unrealized, fees = draw(signed_money), draw(signed_money), draw(money)
     position = Position(
         user_id=draw(st.text(pg_characters, min_size=1, max_size=64)),

@@ -70,6 +70,8 @@ def test_parse_is_case_insensitive_and_ignores_surrounding_blanks(member: Domain
         (OrderSide, None),
         (OrderSide, 1),
         (OrderSide, PositionSide.LONG),
+        (Exchange, {}),  # JSON objects and arrays from an API body are unhashable
+        (PositionSide, []),
     ],
 )
 def test_parse_refuses_values_outside_the_enum_naming_the_field(enum: type[DomainChoices], bad: object) -> None:

@@ -10,11 +10,9 @@ import pytest
 from orders.models import Order
 from positions.models import Position
 from positions.services import PositionManager
-from tests.tradingcore.exchange.okx_loopback import PLACE_ORDER, OkxLoopback, running_loopback
-from tradingcore.enums import OrderStatus, PositionMode
+from tests.tradingcore.exchange.okx_loopback import PLACE_ORDER, OkxLoopback, loopback_account
+from tradingcore.enums import OrderStatus
 from tradingcore.exceptions import AccountMissing, InsufficientFunds
-from tradingcore.exchange.ccxt import clear_gateway_cache
-from tradingcore.models import ExchangeAccount
 
 pytestmark = pytest.mark.django_db(transaction=True)
 USER = "okx-user-1"
@@ -23,17 +21,7 @@ BTC = "BTC-USDT-SWAP"
 
 @pytest.fixture
 def okx(settings) -> Iterator[OkxLoopback]:  # type: ignore[no-untyped-def]
-    settings.TRADING_DRY_RUN = False
-    settings.TRADING_EXCHANGE_TIMEOUT_SECONDS = 1
-    clear_gateway_cache()
-    for server in running_loopback():
-        server.set_mark(BTC, "45000")
-        ExchangeAccount.objects.create(
-            user_id=USER, exchange="okx", api_key="k", api_secret="s", passphrase="p",
-            rest_base_url=server.url, position_mode=PositionMode.HEDGE,
-        )  # fmt: skip
-        yield server
-    clear_gateway_cache()
+    yield from loopback_account(settings, USER)
 
 
 def test_placement_timeout_is_resolved_by_client_order_id_without_a_second_order(okx: OkxLoopback) -> None:

@@ -899,3 +899,25 @@ def running_loopback(**kwargs: Any) -> Iterator[OkxLoopback]:
         yield server
     finally:
         server.stop()
+
+
+def loopback_account(
+    settings: Any, user_id: str, *, mark: tuple[str, str] = ("BTC-USDT-SWAP", "45000")
+) -> Iterator[OkxLoopback]:
+    """Generator body for a pytest fixture: dry-run off, a started loopback OKX with ``mark`` set, and
+    ``user_id``'s hedge-mode account pointing at it; the ccxt clients are dropped before and after."""
+    from tradingcore.enums import PositionMode
+    from tradingcore.exchange.ccxt import clear_gateway_cache
+    from tradingcore.models import ExchangeAccount
+
+    settings.TRADING_DRY_RUN = False
+    settings.TRADING_EXCHANGE_TIMEOUT_SECONDS = 1
+    clear_gateway_cache()
+    for server in running_loopback():
+        server.set_mark(*mark)
+        ExchangeAccount.objects.create(
+            user_id=user_id, exchange="okx", api_key="k", api_secret="s", passphrase="p",
+            rest_base_url=server.url, position_mode=PositionMode.HEDGE,
+        )  # fmt: skip
+        yield server
+    clear_gateway_cache()

@@ -1,13 +1,19 @@
-"""Create (or reset) the local admin login of an embedded run and print it."""
+"""``manage.py bootstrap_local``: create (or reset) the local admin login of an embedded run and print it."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+
+from tradingcore.local import reset_local_admin
+
+
+def base_url() -> str:
+    """Where the service answers, as ``serve`` listens (HOST / PORT)."""
+    host = settings.SERVE_HOST
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.SERVE_PORT}"
 
 
 class Command(BaseCommand):
@@ -23,16 +29,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, username: str, force: bool, **options: Any) -> None:
         if not settings.EMBEDDED and not force:
             raise CommandError("bootstrap_local is for the embedded run; pass --force to use it elsewhere")
-        password = secrets.token_urlsafe(12)
-        user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(
-            username=username, defaults={"is_staff": True, "is_superuser": True}
-        )
-        user.is_staff = user.is_superuser = user.is_active = True
-        user.set_password(password)
-        user.save()
-        verb = "created" if created else "reset"
-        self.stdout.write(self.style.SUCCESS(f"Local admin login {verb}:"))
-        self.stdout.write("  url:      http://127.0.0.1:8000/admin/")
+        password, created = reset_local_admin(username)
+        self.stdout.write(self.style.SUCCESS(f"Local admin login {'created' if created else 'reset'}:"))
+        self.stdout.write(f"  url:      {base_url()}/admin/")
         self.stdout.write(f"  username: {username}")
         self.stdout.write(f"  password: {password}")

@@ -1,0 +1,1 @@
+"""REST API of orders (``/api/v1/orders/``)."""

@@ -1,0 +1,31 @@
+"""Filters shared by the apps' FilterSets: the market of a row (user, exchange, symbol)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from tradingcore.enums import Exchange
+from tradingcore.exchange import instruments
+from tradingcore.validation import MAX_SYMBOL_LENGTH, MAX_USER_ID_LENGTH
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (``1.5`` is refused, not rounded)."""
+
+    field_class = forms.IntegerField
+
+
+class MarketFilterSet(django_filters.FilterSet):
+    """``user_id``, ``exchange`` and ``symbol`` (native id or ccxt form) of positions and orders."""
+
+    user_id = django_filters.CharFilter(max_length=MAX_USER_ID_LENGTH)
+    exchange = django_filters.ChoiceFilter(choices=Exchange.choices)
+    symbol = django_filters.CharFilter(method="filter_symbol", max_length=MAX_SYMBOL_LENGTH)
+
+    def filter_symbol(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        exchange = self.form.cleaned_data.get("exchange") or None
+        return queryset.filter(symbol=instruments.native_symbol(exchange, value))
