@@ -23,3 +23,9 @@ def btc(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"user_id": USER, "exchange": "okx", "symbol": BTC}
     values.update(overrides)
     return values
+
+
+def sync_public_methods(cls: type) -> set[str]:
+    """The public methods of a synchronous manager, without its ``a``-prefixed async twins."""
+    names = {name for name, member in vars(cls).items() if callable(member) and not name.startswith("_")}
+    return {name for name in names if not (name.startswith("a") and name[1:] in names)}
