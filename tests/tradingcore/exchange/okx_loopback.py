@@ -43,7 +43,10 @@ Controls that play the exchange misbehaving (for the services' tests of issue 9)
 - ``charge_fees_in(currency, price=None)``: orders placed from now on are charged their fees in
   ``currency`` (the base coin, or a platform token worth ``price`` USDT), as their running ``fee`` /
   ``feeCcy`` and their trades report it.
-- ``set_position(...)``: a position opened outside the service (any listed instrument).
+- ``trade_directly(inst_id, side, contracts, pos_side=None)``: a market order placed on the
+  exchange's website (no client id), filled at the mark and listed like any trade.
+- ``set_position(...)``: a position as the exchange holds it, changed without any trade (any listed
+  instrument, inverse included).
 """
 
 from __future__ import annotations
@@ -352,11 +355,27 @@ class OkxLoopback:
         with self._lock:
             self.fee_currency = None if currency is None else (currency, None if price is None else Decimal(str(price)))
 
+    def trade_directly(self, inst_id: str, side: str, contracts: str | Decimal, pos_side: str | None = None) -> str:
+        """A market order placed by the account's owner on the exchange itself (no client id): it fills
+        at the mark as taker, moves the position and is listed in the fills history. ``pos_side``:
+        long / short in long/short mode, None (net) in net mode. Returns its ordId."""
+        with self._lock:
+            body = {
+                "instId": inst_id,
+                "side": side,
+                "posSide": pos_side or "net",
+                "tdMode": "cross",
+                "ordType": "market",
+            }
+            order = self._new_order({**body, "sz": _s(Decimal(str(contracts)))})
+            self._execute(order, Decimal(str(contracts)), self.marks[inst_id], maker=False)
+            return order.ord_id
+
     def set_position(
         self, inst_id: str, pos_side: str, pos: str | Decimal, avg_px: str | Decimal, *, mgn_mode: str = "cross"
     ) -> None:
-        """A position opened outside the service: ``pos`` contracts (signed in net mode) of any listed
-        instrument at ``avg_px``, in the exchange's own fields."""
+        """Set a position as the exchange holds it, without any trade: ``pos`` contracts (signed in net
+        mode) of any listed instrument at ``avg_px``, in the exchange's own fields."""
         with self._lock:
             position = self.positions.get((inst_id, pos_side)) or self._empty_position(inst_id, pos_side, mgn_mode)
             position.update(

@@ -254,6 +254,24 @@ def test_trades_in_another_currency_keep_it(okx: OkxLoopback, gateway: CcxtGatew
     ]
 
 
+def test_trade_made_directly_on_the_exchange_shows_in_the_position_and_the_trades(
+    okx: OkxLoopback, gateway: CcxtGateway
+) -> None:
+    # given a long of 0.1 BTC, of which 0.04 (4 contracts) is sold on the exchange's website
+    since = a_moment_ago()
+    gateway.place_order(order(quantity="0.1", client_order_id="own1"))
+    outside_id = okx.trade_directly(BTC, "sell", "4", pos_side="long")
+    # then the exchange holds 0.06, and the sale is listed without a client id
+    assert [(p.side, p.size) for p in gateway.fetch_positions()] == [(PositionSide.LONG, D("0.06"))]
+    sale = gateway_trade(gateway, since, outside_id)
+    assert (sale.client_order_id, sale.side, sale.position_side, sale.quantity) == (
+        None,
+        OrderSide.SELL,
+        PositionSide.LONG,
+        D("0.04"),
+    )
+
+
 # -- liquidations ------------------------------------------------------------------------------------
 
 
