@@ -8,7 +8,7 @@ Pure: no requests. A fired OKX algo order is read together with the order it pla
 
 Fees keep the sign ccxt gives them: a cost is positive, a rebate negative (OKX writes both the other
 way round and ccxt turns them). Nothing here clamps a fee or drops one in another currency: every
-currency is kept apart (``fees_of``).
+currency is kept apart (``fees_by_currency``).
 """
 
 from __future__ import annotations
@@ -54,9 +54,7 @@ def exchange_order(
     """
     amount = decimal_or_none(raw.get("amount")) or Decimal(0)
     filled = decimal_or_none(outcome.get("filled")) or Decimal(0)
-    reported = fee_list(outcome)
-    fees = fees_by_currency(reported)
-    fee, fee_currency = (fees[0].amount, fees[0].currency) if fees else (Decimal(0), _first_currency(reported))
+    fee, fee_currency = fee_of(outcome)
     order_type = order_type or order_type_of(raw)
     post_only, time_in_force = order_flags(raw, order_type, is_okx=is_okx)
     return ExchangeOrder(
@@ -80,7 +78,7 @@ def exchange_order(
         post_only=post_only,
         time_in_force=time_in_force,
         position_side=position_side_of(raw),
-        fees=fees,
+        fees=fees_by_currency(fee_list(outcome)),
     )
 
 
@@ -200,11 +198,7 @@ def fee_of(structure: Mapping[str, Any]) -> tuple[Decimal, str]:
     fees = fees_by_currency(reported)
     if fees:
         return fees[0].amount, fees[0].currency
-    return Decimal(0), _first_currency(reported)
-
-
-def _first_currency(reported: list[tuple[Decimal, str]]) -> str:
-    return reported[0][1] if reported else ""
+    return Decimal(0), reported[0][1] if reported else ""
 
 
 def fills_of(order: Mapping[str, Any], market: MarketInfo) -> list[ExchangeFill]:
