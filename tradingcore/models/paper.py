@@ -65,11 +65,25 @@ class PaperOrder(models.Model):
     unique per exchange. Trigger-style orders wait until the mark crosses ``trigger_price`` in
     ``trigger_direction`` (``up``: the mark rises to it, ``down``: falls to it); ``triggered_at``
     records when they went live on the book.
+
+    ``category`` tells an order of the account (``normal``) from one the exchange placed itself to
+    close a position by force (``liquidation``). ``forgotten`` plays an exchange that lost track of
+    an order (a test and demo control, ``paper.outside.forget``): ``order``, lookups of the order
+    find nothing but its trades are still listed; ``order_and_trades``, neither is found.
     """
 
     class TriggerDirection(models.TextChoices):
         UP = "up", "Mark rises to the trigger"
         DOWN = "down", "Mark falls to the trigger"
+
+    class Category(models.TextChoices):
+        NORMAL = "normal", "Placed by the account"
+        LIQUIDATION = "liquidation", "Placed by the exchange to liquidate a position"
+
+    class Forgotten(models.TextChoices):
+        NO = "", "Known"
+        ORDER = "order", "The order is not found; its trades are listed"
+        ORDER_AND_TRADES = "order_and_trades", "Neither the order nor its trades are found"
 
     user_id = models.CharField(max_length=64)
     exchange = models.CharField(max_length=32, choices=Exchange.choices)
@@ -89,6 +103,8 @@ class PaperOrder(models.Model):
     position_side = models.CharField(max_length=16, choices=PositionSide.choices, blank=True, default="")
     margin_mode = models.CharField(max_length=16, choices=MarginMode.choices, default=MarginMode.CROSS)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.OPEN)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.NORMAL)
+    forgotten = models.CharField(max_length=16, choices=Forgotten.choices, blank=True, default=Forgotten.NO)
     filled_qty = MoneyField(default=Decimal(0))
     filled_notional = _precise_field(default=Decimal(0))
     fee = MoneyField(default=Decimal(0))

@@ -9,7 +9,16 @@ test can assert on what ccxt actually sent (method, path, query, JSON body, head
 Behaviour, in short:
 
 - market orders fill at the mark at once (taker fee 0.05 %); limit orders rest until the test
-  calls ``fill``; ``trigger_algo`` fires a trigger / stop order as a market order at the mark;
+  calls ``fill`` (maker fee 0.02 %; both rates are settable, a negative maker rate is a rebate,
+  which OKX reports as a positive ``fee``); ``trigger_algo`` fires a trigger / stop order as a
+  market order at the mark;
+- every fill is one trade in the fills history (``GET /trade/fills-history``: newest first, 100 a
+  page, ``after`` / ``before`` bill-id cursors, ``begin`` / ``end`` times, ``ordId`` filter), with
+  OKX's bill subtype (3-6 open / close long / short, 1-2 buy / sell in net mode, 100-107 liquidation,
+  125-128 ADL) and execution type (``M`` / ``T``);
+- the instrument list also holds what the service does not model, in OKX's recorded shapes: the
+  inverse ``BTC-USD-SWAP`` (100 USD per contract, settled in BTC), the spot ``BTC-USDT`` and, when
+  asked for ``OPTION`` with an underlying, BTC-USD options;
 - request validation mirrors OKX where the gateway could get it wrong: ``tdMode`` required,
   ``posSide`` required in long/short mode and refused in net mode, ``sz`` a multiple of the lot
   size and at least the minimum, ``clOrdId`` unique;
@@ -18,6 +27,26 @@ Behaviour, in short:
   code 50011, a 5xx with an HTML body), or "accept then stall": the request is processed (the
   order exists) but the answer comes only after ``stall_seconds``;
 - any other path is answered with HTTP 404 and recorded in ``unexpected``.
+
+Controls that play the exchange misbehaving (for the services' tests of issue 9):
+
+- ``forget(ord_id, keep_trades=True)``: the exchange no longer knows the order: fetch and cancel
+  answer 51603 "Order does not exist" and it is not listed as pending; its trades stay in the fills
+  history unless ``keep_trades`` is false. What it did to the position stays done.
+- ``report_totals_only(ord_id=None)``: from now on the fills of that order (None: of every order)
+  show only in the order's running totals (``accFillSz``, ``avgPx``, ``fee``) and are not listed in
+  the fills history until ``list_trades(ord_id=None)`` lists them (late, with their own times).
+- ``liquidate(inst_id, pos_side, ...)``: the exchange closes a position by force at the mark (or a
+  given price): a system order (``category`` full_liquidation / partial_liquidation / adl, no
+  client id) fills, its trades carry the liquidation or ADL bill subtype (listed only if
+  ``list_trades``), the position's pending algo orders are cancelled, and the position is gone.
+- ``charge_fees_in(currency, price=None)``: orders placed from now on are charged their fees in
+  ``currency`` (the base coin, or a platform token worth ``price`` USDT), as their running ``fee`` /
+  ``feeCcy`` and their trades report it.
+- ``trade_directly(inst_id, side, contracts, pos_side=None)``: a market order placed on the
+  exchange's website (no client id), filled at the mark and listed like any trade.
+- ``set_position(...)``: a position as the exchange holds it, changed without any trade (any listed
+  instrument, inverse included).
 """
 
 from __future__ import annotations
@@ -43,6 +72,7 @@ PENDING_ALGOS = f"{API}/trade/orders-algo-pending"
 POSITIONS = f"{API}/account/positions"
 SET_LEVERAGE = f"{API}/account/set-leverage"
 ACCOUNT_CONFIG = f"{API}/account/config"
+FILLS_HISTORY = f"{API}/trade/fills-history"
 INSTRUMENTS = f"{API}/public/instruments"
 MARK_PRICE = f"{API}/public/mark-price"
 TICKER = f"{API}/market/ticker"
@@ -66,10 +96,38 @@ OKX_MESSAGES = {
     "50113": "Invalid Sign",
 }
 
+# OKX bill subtypes of a trade: (posSide, side) -> subtype; liquidation and ADL ones by kind below.
+TRADE_SUBTYPES = {
+    ("long", "buy"): "3",  # open long
+    ("short", "sell"): "4",  # open short
+    ("long", "sell"): "5",  # close long
+    ("short", "buy"): "6",  # close short
+    ("net", "buy"): "1",
+    ("net", "sell"): "2",
+}
+FORCED_SUBTYPES = {  # kind -> (close long, close short, buy, sell) as OKX numbers them
+    "partial_liquidation": ("100", "101", "102", "103"),
+    "full_liquidation": ("104", "105", "106", "107"),
+    "adl": ("125", "126", "127", "128"),
+}
+
 SWAP_INSTRUMENTS: dict[str, dict[str, str]] = {
     # lotSz 0.01 (fractional contracts, as OKX lists BTC today) and a classic whole-contract market.
     "BTC-USDT-SWAP": {"ctVal": "0.01", "lotSz": "0.01", "minSz": "0.01", "tickSz": "0.1", "mark": "60000"},
     "ETH-USDT-SWAP": {"ctVal": "0.1", "lotSz": "1", "minSz": "1", "tickSz": "0.01", "mark": "3000"},
+}
+
+
+# Instruments the service does not model, in OKX's recorded shapes (GET /api/v5/public/instruments).
+INVERSE_SWAPS: dict[str, dict[str, str]] = {
+    "BTC-USD-SWAP": {"ctVal": "100", "lotSz": "1", "minSz": "1", "tickSz": "0.1", "mark": "60000"},
+}
+SPOT_INSTRUMENTS: dict[str, dict[str, str]] = {
+    "BTC-USDT": {"lotSz": "0.00000001", "minSz": "0.00001", "tickSz": "0.1", "mark": "60000"},
+}
+OPTION_INSTRUMENTS: dict[str, dict[str, str]] = {  # underlying BTC-USD, 0.01 BTC per contract
+    "BTC-USD-250328-100000-C": {"stk": "100000", "optType": "C", "expTime": "1743148800000"},
+    "BTC-USD-250328-80000-P": {"stk": "80000", "optType": "P", "expTime": "1743148800000"},
 }
 
 
@@ -118,16 +176,45 @@ class Order:
     ord_id: str
     data: dict[str, Any]
     fills: list[tuple[Decimal, Decimal]] = field(default_factory=list)  # (contracts, price)
+    fee_token_price: Decimal | None = None  # USDT per fee currency unit, for a platform token
+
+
+@dataclass
+class Trade:
+    """One trade of the fills history, in OKX field names; ``listed`` false while held back."""
+
+    data: dict[str, Any]
+    listed: bool = True
+
+    @property
+    def bill_id(self) -> int:
+        return int(self.data["billId"])
 
 
 class OkxLoopback:
     """The loopback OKX server; see the module docstring. Start with ``start()``, stop with ``stop()``."""
 
-    def __init__(self, *, position_mode: str = "long_short_mode") -> None:
+    def __init__(
+        self,
+        *,
+        position_mode: str = "long_short_mode",
+        maker_fee: str | Decimal = MAKER_FEE,
+        taker_fee: str | Decimal = TAKER_FEE,
+    ) -> None:
         self.position_mode = position_mode  # long_short_mode (hedge) or net_mode
+        self.maker_fee = Decimal(str(maker_fee))  # rate on maker fills; negative: a rebate
+        self.taker_fee = Decimal(str(taker_fee))
         self.instruments = {inst_id: dict(spec) for inst_id, spec in SWAP_INSTRUMENTS.items()}
+        self.inverse_instruments = {inst_id: dict(spec) for inst_id, spec in INVERSE_SWAPS.items()}
+        self.spot_instruments = {inst_id: dict(spec) for inst_id, spec in SPOT_INSTRUMENTS.items()}
         self.marks = {inst_id: Decimal(spec["mark"]) for inst_id, spec in self.instruments.items()}
+        self.marks.update({inst_id: Decimal(spec["mark"]) for inst_id, spec in INVERSE_SWAPS.items()})
         self.orders: dict[str, Order] = {}
+        self.forgotten: dict[str, Order] = {}  # orders the exchange no longer finds (``forget``)
+        self.trades: list[Trade] = []  # the fills history, oldest first
+        self.fee_currency: tuple[str, Decimal | None] | None = None  # ``charge_fees_in``
+        self._hold_all_trades = False  # ``report_totals_only()``
+        self._held_orders: set[str] = set()  # ``report_totals_only(ord_id)``
         self.algo_orders: dict[str, dict[str, Any]] = {}
         self.positions: dict[tuple[str, str], dict[str, Any]] = {}  # (instId, posSide) -> state
         self.leverage: dict[tuple[str, str, str], str] = {}  # (instId, mgnMode, posSide) -> lever
@@ -225,6 +312,130 @@ class OkxLoopback:
             )
             return child.ord_id
 
+    def forget(self, ord_id: str, *, keep_trades: bool = True) -> None:
+        """The exchange forgets the order ``ord_id``: fetching or cancelling it (by ordId or clOrdId)
+        answers 51603 "Order does not exist", and it is no longer listed as pending. A live order
+        stops trading. Its trades stay in the fills history unless ``keep_trades`` is false; the
+        positions it moved stay as they are. Its client id stays taken."""
+        with self._lock:
+            self.forgotten[ord_id] = self.orders.pop(ord_id)
+            if not keep_trades:
+                self.trades = [trade for trade in self.trades if trade.data["ordId"] != ord_id]
+
+    def report_totals_only(self, ord_id: str | None = None) -> None:
+        """From now on, fills of ``ord_id`` (None: of every order) show only in the order's running
+        totals (``accFillSz``, ``avgPx``, ``fee``): their trades are held back from the fills history
+        until ``list_trades``."""
+        with self._lock:
+            if ord_id is None:
+                self._hold_all_trades = True
+            else:
+                self._held_orders.add(ord_id)
+
+    def list_trades(self, ord_id: str | None = None) -> int:
+        """List the held-back trades of ``ord_id`` (None: all of them) in the fills history, with the
+        times they happened, and stop holding that order's (None: every order's) trades back.
+        Returns how many trades were listed."""
+        with self._lock:
+            if ord_id is None:
+                self._hold_all_trades = False
+                self._held_orders.clear()
+            else:
+                self._held_orders.discard(ord_id)
+            held = [t for t in self.trades if not t.listed and ord_id in (None, t.data["ordId"])]
+            for trade in held:
+                trade.listed = True
+            return len(held)
+
+    def charge_fees_in(self, currency: str | None, *, price: str | Decimal | None = None) -> None:
+        """Charge the fees of orders placed from now on in ``currency``: the base coin (the fee is the
+        rate times the base quantity), or a platform token worth ``price`` USDT (fee = rate x notional
+        / price). None: back to the settlement currency (USDT). An order keeps the currency it was
+        placed with (``feeCcy``), as do its trades."""
+        with self._lock:
+            self.fee_currency = None if currency is None else (currency, None if price is None else Decimal(str(price)))
+
+    def trade_directly(self, inst_id: str, side: str, contracts: str | Decimal, pos_side: str | None = None) -> str:
+        """A market order placed by the account's owner on the exchange itself (no client id): it fills
+        at the mark as taker, moves the position and is listed in the fills history. ``pos_side``:
+        long / short in long/short mode, None (net) in net mode. Returns its ordId."""
+        with self._lock:
+            body = {
+                "instId": inst_id,
+                "side": side,
+                "posSide": pos_side or "net",
+                "tdMode": "cross",
+                "ordType": "market",
+            }
+            order = self._new_order({**body, "sz": _s(Decimal(str(contracts)))})
+            self._execute(order, Decimal(str(contracts)), self.marks[inst_id], maker=False)
+            return order.ord_id
+
+    def set_position(
+        self, inst_id: str, pos_side: str, pos: str | Decimal, avg_px: str | Decimal, *, mgn_mode: str = "cross"
+    ) -> None:
+        """Set a position as the exchange holds it, without any trade: ``pos`` contracts (signed in net
+        mode) of any listed instrument at ``avg_px``, in the exchange's own fields."""
+        with self._lock:
+            position = self.positions.get((inst_id, pos_side)) or self._empty_position(inst_id, pos_side, mgn_mode)
+            position.update(
+                pos=_s(Decimal(str(pos))), availPos=_s(abs(Decimal(str(pos)))), avgPx=_s(Decimal(str(avg_px)))
+            )
+            if inst_id in self.inverse_instruments:
+                position["instType"] = "SWAP"
+                position["ccy"] = inst_id.split("-")[0]
+            self.positions[(inst_id, pos_side)] = position
+
+    def liquidate(
+        self,
+        inst_id: str,
+        pos_side: str | None = None,
+        *,
+        price: str | Decimal | None = None,
+        contracts: str | Decimal | None = None,
+        kind: str = "liquidation",
+        list_trades: bool = True,
+    ) -> str:
+        """Close a position by force, as OKX's risk engine does; returns the system order's ordId.
+
+        ``pos_side`` is long / short (hedge) or None / net (net mode). The whole position (or
+        ``contracts`` of it: a partial liquidation) is closed at ``price`` (default: the mark) by a
+        market order without client id, ``category`` full_liquidation, partial_liquidation or (``kind``
+        "adl") adl, paying the taker fee; its trades carry the matching bill subtype and are listed
+        only if ``list_trades`` (else held back until ``list_trades()``). After a full close the
+        position's pending algo orders are cancelled.
+        """
+        with self._lock:
+            side_key = pos_side or "net"
+            position = self.positions[(inst_id, side_key)]
+            held = Decimal(position["pos"])
+            size = abs(held) if contracts is None else Decimal(str(contracts))
+            category = "adl" if kind == "adl" else "full_liquidation" if size >= abs(held) else "partial_liquidation"
+            closing_long = side_key == "long" or (side_key == "net" and held > 0)
+            order = self._new_order(
+                {
+                    "instId": inst_id,
+                    "side": "sell" if closing_long else "buy",
+                    "posSide": side_key,
+                    "tdMode": position["mgnMode"],
+                    "ordType": "market",
+                    "sz": _s(size),
+                },
+                category=category,
+            )
+            if not list_trades:
+                self._held_orders.add(order.ord_id)
+            px = self.marks[inst_id] if price is None else Decimal(str(price))
+            self._execute(order, size, px, maker=False)
+            if category != "partial_liquidation":
+                self._cancel_position_algos(inst_id, side_key)
+            return order.ord_id
+
+    def _cancel_position_algos(self, inst_id: str, pos_side: str) -> None:
+        for algo in self.algo_orders.values():
+            if algo["instId"] == inst_id and algo["posSide"] == pos_side and algo["state"] == "live":
+                algo.update(state="canceled", uTime=_now_ms())
+
     def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
         """The recorded requests to ``path`` (and ``method``), oldest first."""
         with self._lock:
@@ -274,6 +485,7 @@ class OkxLoopback:
             ("GET", PENDING_ORDERS): self._pending_orders,
             ("GET", PENDING_ALGOS): self._pending_algos,
             ("GET", POSITIONS): self._positions,
+            ("GET", FILLS_HISTORY): self._fills_history,
             ("POST", SET_LEVERAGE): self._set_leverage,
         }
 
@@ -323,9 +535,21 @@ class OkxLoopback:
     # -- public ------------------------------------------------------------------------------------
 
     def _instruments(self, query: dict[str, str], body: Any) -> dict[str, Any]:
-        if query.get("instType") != "SWAP":
-            return _ok([])
-        return _ok([self._instrument(inst_id, spec) for inst_id, spec in self.instruments.items()])
+        inst_type = query.get("instType")
+        if inst_type == "SWAP":
+            linear = [self._instrument(inst_id, spec) for inst_id, spec in self.instruments.items()]
+            return _ok(linear + [_inverse_instrument(i, spec) for i, spec in self.inverse_instruments.items()])
+        if inst_type == "SPOT":
+            return _ok([_spot_instrument(inst_id, spec) for inst_id, spec in self.spot_instruments.items()])
+        if inst_type == "OPTION":
+            if not (query.get("uly") or query.get("instFamily")):
+                raise OkxError("51000", "Parameter uly error")
+            family = query.get("uly") or query.get("instFamily")
+            listed = [
+                _option_instrument(i, spec) for i, spec in OPTION_INSTRUMENTS.items() if i.startswith(f"{family}-")
+            ]
+            return _ok(listed)
+        return _ok([])
 
     @staticmethod
     def _instrument(inst_id: str, spec: dict[str, str]) -> dict[str, Any]:
@@ -452,6 +676,12 @@ class OkxLoopback:
             position["markPx"] = _s(mark)
             position["last"] = _s(mark)
             contracts = Decimal(position["pos"])
+            if position["instId"] in self.inverse_instruments:  # ctVal USD per contract, PnL in BTC
+                ct_val = Decimal(self.inverse_instruments[position["instId"]]["ctVal"])
+                entry = Decimal(position["avgPx"])
+                position["upl"] = _s(contracts * ct_val * (1 / entry - 1 / mark)) if entry else "0"
+                position["notionalUsd"] = _s(abs(contracts) * ct_val)
+                continue
             ct_val = Decimal(self.instruments[position["instId"]]["ctVal"])
             position["upl"] = _s((mark - Decimal(position["avgPx"])) * contracts * ct_val)
             position["notionalUsd"] = _s(abs(contracts) * ct_val * mark)
@@ -526,7 +756,9 @@ class OkxLoopback:
             ]
         )
 
-    def _new_order(self, body: dict[str, Any], *, algo_id: str = "", algo_cl_ord_id: str = "") -> Order:
+    def _new_order(
+        self, body: dict[str, Any], *, algo_id: str = "", algo_cl_ord_id: str = "", category: str = "normal"
+    ) -> Order:
         ord_id = str(next(self._ids))
         now = _now_ms()
         data = {
@@ -566,12 +798,12 @@ class OkxLoopback:
             "linkedAlgoOrd": {"algoId": ""},
             "stpId": "",
             "stpMode": "cancel_maker",
-            "feeCcy": "USDT",
+            "feeCcy": self.fee_currency[0] if self.fee_currency else "USDT",
             "fee": "0",
             "rebateCcy": "USDT",
             "source": "",
             "rebate": "0",
-            "category": "normal",
+            "category": category,
             "reduceOnly": _okx_bool(body.get("reduceOnly")),
             "isTpLimit": "false",
             "cancelSource": "",
@@ -582,7 +814,7 @@ class OkxLoopback:
             "uTime": now,
             "cTime": now,
         }
-        order = Order(ord_id=ord_id, data=data)
+        order = Order(ord_id=ord_id, data=data, fee_token_price=self.fee_currency[1] if self.fee_currency else None)
         self.orders[ord_id] = order
         return order
 
@@ -595,20 +827,50 @@ class OkxLoopback:
         order.fills.append((contracts, price))
         total = filled + contracts
         avg = sum((c * p for c, p in order.fills), Decimal(0)) / total
-        ct_val = Decimal(self.instruments[data["instId"]]["ctVal"])
-        fee = contracts * ct_val * price * (MAKER_FEE if maker else TAKER_FEE)
+        fee, fee_ccy = self._fee(order, contracts, price, maker=maker)
+        trade_id = str(next(self._ids))
         data.update(
             accFillSz=_s(total),
             avgPx=_s(avg),
             fillPx=_s(price),
             fillSz=_s(contracts),
             fillTime=_now_ms(),
-            tradeId=str(next(self._ids)),
+            tradeId=trade_id,
             fee=_s(Decimal(data["fee"]) - fee),
             state="filled" if total >= Decimal(data["sz"]) else "partially_filled",
             uTime=_now_ms(),
         )
+        self._record_trade(order, trade_id, contracts, price, (fee, fee_ccy), maker=maker)
         self._move_position(data, contracts, price)
+
+    def _fee(self, order: Order, contracts: Decimal, price: Decimal, *, maker: bool) -> tuple[Decimal, str]:
+        """(fee charged: positive, a rebate negative; its currency) of one fill, in the order's fee currency."""
+        rate = self.maker_fee if maker else self.taker_fee
+        base_qty = contracts * Decimal(self.instruments[order.data["instId"]]["ctVal"])
+        currency = order.data["feeCcy"]
+        if currency == "USDT":
+            return base_qty * price * rate, currency
+        if order.fee_token_price is None:  # the base coin
+            return base_qty * rate, currency
+        return base_qty * price * rate / order.fee_token_price, currency
+
+    def _record_trade(
+        self, order: Order, trade_id: str, contracts: Decimal, price: Decimal, fee: tuple[Decimal, str], *, maker: bool
+    ) -> None:
+        """One row of the fills history, in OKX's fields; held back while the order's trades are."""
+        data = order.data
+        now = _now_ms()
+        row = {
+            "instType": "SWAP", "instId": data["instId"], "tradeId": trade_id, "ordId": order.ord_id,
+            "clOrdId": data["clOrdId"], "billId": str(next(self._ids)), "subType": _subtype(data),
+            "tag": data["tag"], "fillPx": _s(price), "fillSz": _s(contracts), "fillIdxPx": _s(price),
+            "fillPnl": "0", "fillPxVol": "", "fillPxUsd": "", "fillMarkVol": "", "fillFwdPx": "",
+            "fillMarkPx": _s(self.marks[data["instId"]]), "side": data["side"], "posSide": data["posSide"],
+            "execType": "M" if maker else "T", "feeCcy": fee[1], "fee": _s(-fee[0]), "ts": now, "fillTime": now,
+            "feeRate": _s(-(self.maker_fee if maker else self.taker_fee)), "tradeQuoteCcy": "USDT",
+        }  # fmt: skip
+        held = self._hold_all_trades or order.ord_id in self._held_orders
+        self.trades.append(Trade(row, listed=not held))
 
     def _move_position(self, data: dict[str, Any], contracts: Decimal, price: Decimal) -> None:
         inst_id, side, pos_side = data["instId"], data["side"], data["posSide"]
@@ -700,6 +962,12 @@ class OkxLoopback:
             raise OkxError("51603", OKX_MESSAGES["51603"])
         return order
 
+    def _is_forgotten(self, query: dict[str, str]) -> bool:
+        if query.get("ordId"):
+            return query["ordId"] in self.forgotten
+        cl_ord_id = query.get("clOrdId")
+        return bool(cl_ord_id) and any(o.data["clOrdId"] == cl_ord_id for o in self.forgotten.values())
+
     def _get_order(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         return _ok([dict(self._find_order(query).data)])
 
@@ -716,7 +984,8 @@ class OkxLoopback:
         try:
             order = self._find_order(body)
         except OkxError:
-            raise OkxError("51400", OKX_MESSAGES["51400"]) from None
+            code = "51603" if self._is_forgotten(body) else "51400"  # a forgotten order "does not exist"
+            raise OkxError(code, OKX_MESSAGES[code]) from None
         state = order.data["state"]
         if state == "canceled":
             raise OkxError("51401", OKX_MESSAGES["51401"])
@@ -725,6 +994,14 @@ class OkxLoopback:
         order.data.update(state="canceled", cancelSource="1", uTime=_now_ms())
         item = {"clOrdId": order.data["clOrdId"], "ordId": order.ord_id, "ts": _now_ms(), "sCode": "0", "sMsg": ""}
         return _ok([item])
+
+    def _fills_history(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """GET /trade/fills-history: listed trades matching the filters, newest first, one page."""
+        if not query.get("instType"):
+            raise OkxError("51000", "Parameter instType error")
+        limit = min(int(query.get("limit") or 100), 100)
+        rows = [t for t in reversed(self.trades) if t.listed and _matches(t, query)]
+        return _ok([dict(t.data) for t in rows[:limit]])
 
     # -- algo orders -------------------------------------------------------------------------------
 
@@ -840,6 +1117,73 @@ class OkxError(Exception):
         super().__init__(f"{code} {message}")
         self.code = code
         self.message = message
+
+
+def _matches(trade: Trade, query: dict[str, str]) -> bool:
+    """Whether a fills-history row passes OKX's filters (instId, ordId, subType, after / before
+    bill ids, begin / end times in ms)."""
+    data = trade.data
+    for name in ("instType", "instId", "ordId", "subType"):
+        if query.get(name) and data[name] != query[name]:
+            return False
+    if query.get("after") and not trade.bill_id < int(query["after"]):
+        return False
+    if query.get("before") and not trade.bill_id > int(query["before"]):
+        return False
+    if query.get("begin") and int(data["ts"]) < int(query["begin"]):
+        return False
+    return not (query.get("end") and int(data["ts"]) > int(query["end"]))
+
+
+def _subtype(order: dict[str, Any]) -> str:
+    """OKX's bill subtype of a trade of ``order`` (liquidation and ADL orders have their own)."""
+    pos_side, side = order["posSide"], order["side"]
+    forced = FORCED_SUBTYPES.get(order["category"])
+    if forced is None:
+        return TRADE_SUBTYPES[(pos_side, side)]
+    if pos_side == "net":
+        return forced[2] if side == "buy" else forced[3]
+    return forced[0] if pos_side == "long" else forced[1]
+
+
+def _inverse_instrument(inst_id: str, spec: dict[str, str]) -> dict[str, Any]:
+    """An OKX inverse swap as listed: ctVal in USD (ctValCcy), settled in the base coin."""
+    base, quote = inst_id.split("-")[:2]
+    return {
+        "alias": "", "baseCcy": "", "category": "1", "ctMult": "1", "ctType": "inverse", "ctVal": spec["ctVal"],
+        "ctValCcy": quote, "expTime": "", "instFamily": f"{base}-{quote}", "instId": inst_id, "instType": "SWAP",
+        "lever": "125", "listTime": "1573557408000", "lotSz": spec["lotSz"], "maxIcebergSz": "1000000",
+        "maxLmtAmt": "20000000", "maxLmtSz": "1000000", "maxMktAmt": "", "maxMktSz": "10000", "maxStopSz": "10000",
+        "maxTriggerSz": "1000000", "maxTwapSz": "1000000", "minSz": spec["minSz"], "optType": "", "quoteCcy": "",
+        "settleCcy": base, "state": "live", "stk": "", "tickSz": spec["tickSz"], "uly": f"{base}-{quote}",
+        "ruleType": "normal",
+    }  # fmt: skip
+
+
+def _spot_instrument(inst_id: str, spec: dict[str, str]) -> dict[str, Any]:
+    """An OKX spot pair as listed: no contract fields."""
+    base, quote = inst_id.split("-")[:2]
+    return {
+        "alias": "", "baseCcy": base, "category": "1", "ctMult": "", "ctType": "", "ctVal": "", "ctValCcy": "",
+        "expTime": "", "instFamily": "", "instId": inst_id, "instType": "SPOT", "lever": "10",
+        "listTime": "1548133413000", "lotSz": spec["lotSz"], "maxIcebergSz": "9999999999", "maxLmtAmt": "1000000",
+        "maxLmtSz": "9999999999", "maxMktAmt": "1000000", "maxMktSz": "", "maxStopSz": "", "maxTriggerSz": "9999999999",
+        "maxTwapSz": "9999999999", "minSz": spec["minSz"], "optType": "", "quoteCcy": quote, "settleCcy": "",
+        "state": "live", "stk": "", "tickSz": spec["tickSz"], "uly": "", "ruleType": "normal",
+    }  # fmt: skip
+
+
+def _option_instrument(inst_id: str, spec: dict[str, str]) -> dict[str, Any]:
+    """An OKX option as listed (underlying BTC-USD, 0.01 BTC per contract)."""
+    family = "-".join(inst_id.split("-")[:2])
+    return {
+        "alias": "", "baseCcy": "", "category": "1", "ctMult": "0.01", "ctType": "", "ctVal": "1",
+        "ctValCcy": "BTC", "expTime": spec["expTime"], "instFamily": family, "instId": inst_id,
+        "instType": "OPTION", "lever": "", "listTime": "1735200000000", "lotSz": "1", "maxIcebergSz": "",
+        "maxLmtAmt": "", "maxLmtSz": "10000", "maxMktAmt": "", "maxMktSz": "", "maxStopSz": "", "maxTriggerSz": "",
+        "maxTwapSz": "", "minSz": "1", "optType": spec["optType"], "quoteCcy": "", "settleCcy": "BTC",
+        "state": "live", "stk": spec["stk"], "tickSz": "0.0005", "uly": family, "ruleType": "normal",
+    }  # fmt: skip
 
 
 def _ok(data: list[dict[str, Any]]) -> dict[str, Any]:

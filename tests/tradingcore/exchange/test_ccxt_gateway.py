@@ -14,12 +14,22 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from tests.tradingcore.exchange.okx_accounts import (
+    API_KEY,
+    API_SECRET,
+    BTC,
+    ETH,
+    PASSPHRASE,
+    make_account,
+    only,
+    order,
+    stop_loss,
+)
 from tests.tradingcore.exchange.okx_loopback import (
     CANCEL_ALGOS,
     CANCEL_ORDER,
@@ -30,7 +40,6 @@ from tests.tradingcore.exchange.okx_loopback import (
     POSITIONS,
     SET_LEVERAGE,
     OkxLoopback,
-    running_loopback,
 )
 from tradingcore.enums import (
     Exchange,
@@ -53,111 +62,21 @@ from tradingcore.exceptions import (
     OrderOutcomeUnknown,
     RateLimited,
 )
-from tradingcore.exchange.base import OrderRequest
 from tradingcore.exchange.ccxt import (
     CCXT_EXCHANGE_IDS,
     CcxtGateway,
     build_ccxt_client,
-    clear_gateway_cache,
     gateway_for_account,
 )
 from tradingcore.models import ExchangeAccount
 
 pytestmark = pytest.mark.django_db
 
-API_KEY = "loopback-api-key-5d1f0c"
-API_SECRET = "loopback-api-secret-93be7a"
-PASSPHRASE = "loopback-passphrase-41c8"
-BTC = "BTC-USDT-SWAP"
-ETH = "ETH-USDT-SWAP"
-
-
-# -- fixtures --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def okx() -> Iterator[OkxLoopback]:
-    """A loopback OKX in long/short (hedge) mode; fails the test if ccxt called an unknown path."""
-    yield from _checked(running_loopback())
-
-
-@pytest.fixture
-def okx_net() -> Iterator[OkxLoopback]:
-    """A loopback OKX in net (one-way) mode."""
-    yield from _checked(running_loopback(position_mode="net_mode"))
-
-
-def _checked(servers: Iterator[OkxLoopback]) -> Iterator[OkxLoopback]:
-    for server in servers:
-        yield server
-        assert server.unexpected == [], [f"{r.method} {r.target}" for r in server.unexpected]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_gateway_cache() -> Iterator[None]:
-    clear_gateway_cache()
-    yield
-    clear_gateway_cache()
-
-
-def make_account(server: OkxLoopback, **fields: Any) -> ExchangeAccount:
-    """An OKX account row whose REST base URL is the loopback server, read back from the database."""
-    values: dict[str, Any] = {
-        "user_id": "bot-user-1",
-        "exchange": Exchange.OKX,
-        "api_key": API_KEY,
-        "api_secret": API_SECRET,
-        "passphrase": PASSPHRASE,
-        "rest_base_url": server.url,
-        "position_mode": PositionMode.HEDGE,
-    }
-    values.update(fields)
-    account = ExchangeAccount.objects.create(**values)
-    return ExchangeAccount.objects.get(pk=account.pk)
-
-
-@pytest.fixture
-def gateway(okx: OkxLoopback) -> CcxtGateway:
-    return CcxtGateway(make_account(okx), timeout_seconds=5)
-
 
 @pytest.fixture
 def impatient_gateway(okx: OkxLoopback) -> CcxtGateway:
     """A gateway whose requests time out after one second (the stall tests stall for two)."""
     return CcxtGateway(make_account(okx), timeout_seconds=1)
-
-
-def order(
-    symbol: str = BTC,
-    side: OrderSide = OrderSide.BUY,
-    order_type: OrderType = OrderType.MARKET,
-    quantity: str = "0.1",
-    client_order_id: str = "bot1order1",
-    **fields: Any,
-) -> OrderRequest:
-    return OrderRequest(
-        symbol=symbol,
-        side=side,
-        order_type=order_type,
-        quantity=Decimal(quantity),
-        client_order_id=client_order_id,
-        **fields,
-    )
-
-
-def stop_loss(client_order_id: str, trigger: str = "55000") -> OrderRequest:
-    """A stop-loss protecting a long of 0.1 BTC."""
-    return order(
-        side=OrderSide.SELL,
-        order_type=OrderType.STOP_LOSS,
-        trigger_price=Decimal(trigger),
-        client_order_id=client_order_id,
-    )
-
-
-def only(requests: list[Any]) -> Any:
-    assert len(requests) == 1, requests
-    return requests[0]
 
 
 # -- placing and filling ---------------------------------------------------------------------------

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
 USER = "statements-user"
 # BEGIN, lock the book, read the positions, insert the order, insert its fill, upsert the positions
-# (two statements when one row is new and another one changes), COMMIT.
+# (two statements when one row is new and another one changes), COMMIT. An order naming its position
+# side changes one row only, and first reads the account's position mode (once per gateway).
 MARKET_ORDER_BUDGET = 8
 
 

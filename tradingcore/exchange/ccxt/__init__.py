@@ -12,12 +12,14 @@ Modules, one job each:
 - ``client``: building the ccxt client for an account (credentials, rate limit, sandbox, REST base
   URL, a logger that masks the credentials) and calling it with our exceptions.
 - ``errors``: ccxt exceptions (and OKX codes) as ours; what a failed placement means.
-- ``markets``: markets loaded once, refreshed on a timer, read as ``MarketInfo``.
+- ``markets``: markets loaded once, refreshed on a timer, read as ``MarketInfo``; instrument kinds the
+  service does not model (inverse, option, spot on a derivatives venue) refused by name.
 - ``params``: what is sent: contracts, order type, price and params (OKX ``tdMode``, ``posSide``,
   client ids, trigger prices), leverage params.
 - ``lookup``: finding an order again by exchange id or client id, after acceptance, and after a
   placement with no clear answer (placement is never repeated).
 - ``algo``: OKX algo orders (trigger, stop-loss, take-profit): reaching, listing, following a fired one.
+- ``trades``: the account's trades (OKX fills history): of one order, or since a time, page by page.
 - ``parsing``: ccxt's answers as ``ExchangeOrder``, ``ExchangeFill``, ``ExchangePosition`` and prices.
 - ``values``: ccxt's numbers and timestamps as ``Decimal`` and aware datetimes.
 """

@@ -63,6 +63,13 @@ def _fetch_kinds(client: AccountClient, symbol: str | None, kinds: str) -> list[
     return client.fetch_open_orders(symbol, {**algo_params(True), "ordType": kinds})
 
 
+def placed_order_ids(raw: Mapping[str, Any]) -> list[str]:
+    """The ids of the regular orders a fired OKX algo order placed (none while it waits)."""
+    info = raw.get("info") or {}
+    ids = [info.get("ordId"), *(info.get("ordIdList") or [])]
+    return list(dict.fromkeys(str(one) for one in ids if one))
+
+
 def triggered_outcome(client: AccountClient, raw: Mapping[str, Any], market: MarketInfo) -> Mapping[str, Any]:
     """For a fired OKX algo order, the order it placed (which carries the fill); otherwise ``raw``
     itself. ``{}`` when the fired order names no placed order or that order cannot be read (logged):
@@ -70,8 +77,7 @@ def triggered_outcome(client: AccountClient, raw: Mapping[str, Any], market: Mar
     info = raw.get("info") or {}
     if not (client.is_okx and info.get("algoId") and info.get("state") in _FIRED_STATES):
         return raw
-    child_ids = [info.get("ordId"), *(info.get("ordIdList") or [])]
-    child_id = next((str(child) for child in child_ids if child), None)
+    child_id = next(iter(placed_order_ids(raw)), None)
     if child_id is None:
         return {}
     try:

@@ -159,6 +159,14 @@ class AccountClient:
         raws = self.call("fetch open orders", self.api.fetch_open_orders, symbol, None, None, params or {})
         return [dict(raw) for raw in raws]
 
+    def fetch_my_trades(
+        self, symbol: str, since_ms: int | None, limit: int | None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """ccxt's trades of the account on the unified ``symbol`` from ``since_ms`` (ms since the
+        epoch; None: the exchange's default window), one page, oldest first."""
+        raws = self.call("fetch my trades", self.api.fetch_my_trades, symbol, since_ms, limit, params or {})
+        return [dict(raw) for raw in raws]
+
     def __repr__(self) -> str:
         return self.label
 

@@ -8,20 +8,35 @@ orders again), ``parsing`` (what comes back) and ``errors``.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from tradingcore.decimals import plain
 from tradingcore.enums import Exchange, MarginMode, OrderSide, OrderType, PositionMode, PositionSide
-from tradingcore.exceptions import ExchangeOrderNotFound, ExchangeUnavailable, InvalidOrder
-from tradingcore.exchange.base import ExchangeGateway, ExchangeOrder, ExchangePosition, MarketInfo, OrderRequest
-from tradingcore.exchange.ccxt import algo, lookup, parsing
+from tradingcore.exceptions import (
+    ExchangeOrderNotFound,
+    ExchangeUnavailable,
+    InvalidInput,
+    InvalidOrder,
+    UnsupportedInstrument,
+)
+from tradingcore.exchange.base import (
+    ExchangeFill,
+    ExchangeGateway,
+    ExchangeOrder,
+    ExchangePosition,
+    MarketInfo,
+    OrderRequest,
+)
+from tradingcore.exchange.ccxt import algo, lookup, parsing, trades
 from tradingcore.exchange.ccxt.client import DEFAULT_TIMEOUT_SECONDS, AccountClient, build_ccxt_client
 from tradingcore.exchange.ccxt.errors import CcxtError, PlacementFailure, placement_failure, translate_ccxt_error
 from tradingcore.exchange.ccxt.markets import DEFAULT_MARKETS_TTL_SECONDS, MarketCache
 from tradingcore.exchange.ccxt.params import Placement, leverage_params, order_params, sendable_contracts
+from tradingcore.exchange.ccxt.values import ms_from_datetime
 
 if TYPE_CHECKING:
     from tradingcore.models import ExchangeAccount
@@ -49,8 +64,13 @@ class CcxtGateway(ExchangeGateway):
     OKX is the exchange this gateway is built and tested for. There, ``position_mode`` of the
     account decides the order fields: hedge mode sends ``posSide`` (``long``/``short``) and no
     ``reduceOnly`` (OKX closes by side and ``posSide`` there), one-way mode sends ``reduceOnly``
-    and no ``posSide``; ``tdMode`` is the request's margin mode; triggered orders are algo orders.
-    Other exchanges get the unified ccxt calls without OKX's extras.
+    and no ``posSide`` (a request's ``position_side`` is not sent: OKX nets every fill); ``tdMode``
+    is the request's margin mode; triggered orders are algo orders. Other exchanges get the unified
+    ccxt calls without OKX's extras.
+
+    Instruments the service does not model (inverse contracts, options, spot on a derivatives
+    venue) are refused by name with ``UnsupportedInstrument``; listings of every symbol
+    (``fetch_open_orders()``, ``fetch_positions()``) leave them out with a warning in the log.
     """
 
     def __init__(
@@ -69,7 +89,8 @@ class CcxtGateway(ExchangeGateway):
         """
         self.exchange = Exchange.parse(account.exchange, field="exchange")
         self.account_id = account.pk
-        self.hedge_mode = PositionMode.parse(account.position_mode) is PositionMode.HEDGE
+        self.position_mode = PositionMode.parse(account.position_mode)
+        self.hedge_mode = self.position_mode is PositionMode.HEDGE
         self.default_margin_mode = MarginMode.parse(account.margin_mode)
         if timeout_seconds is None:
             timeout_seconds = float(getattr(settings, "TRADING_EXCHANGE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
@@ -108,9 +129,18 @@ class CcxtGateway(ExchangeGateway):
         """The instrument for a native id (any case) or a ccxt unified symbol.
 
         Loads or refreshes the markets when needed. Raises ``BadSymbol`` if the exchange does not
-        list it.
+        list it, ``UnsupportedInstrument`` (naming it and its kind) for an inverse contract, an
+        option, or a spot market on a derivatives venue.
         """
         return self._markets.get(symbol)
+
+    def _listed_market(self, raw: dict[str, Any]) -> MarketInfo | None:
+        """The market of an item in a listing of every symbol; None (logged) for an unsupported kind."""
+        try:
+            return self.market(raw["symbol"])
+        except UnsupportedInstrument as error:
+            logger.warning("%s: left out of the listing: %s", self, error.message)
+            return None
 
     # -- orders ------------------------------------------------------------------------------------
 
@@ -204,21 +234,66 @@ class CcxtGateway(ExchangeGateway):
         market = self.market(symbol) if symbol else None
         unified = market.unified_symbol if market else None
         raws = self._client.fetch_open_orders(unified) + algo.fetch_pending(self._client, unified)
-        return [lookup.read_order(self._client, raw, market or self.market(raw["symbol"])) for raw in raws]
+        listed = [(raw, market or self._listed_market(raw)) for raw in raws]
+        return [lookup.read_order(self._client, raw, found) for raw, found in listed if found is not None]
+
+    def fetch_order_trades(
+        self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
+    ) -> list[ExchangeFill]:
+        """Every trade of one order, oldest first, each with its price, base quantity and fees in
+        their own currencies ([] when it has none yet).
+
+        By exchange id the trades are asked for first (OKX fills history with ``ordId``), so an
+        order the exchange no longer finds (OKX 51603) still gets its listed trades. With no trade
+        listed, or by client id, the order is looked up (regular, then OKX algo; a fired algo
+        order's trades are those of the order it placed). Raises ``ExchangeOrderNotFound`` when
+        neither its trades nor the order are known, ``InvalidOrder`` when no id is given.
+        """
+        market = self.market(symbol)
+        asked: list[str] = []
+        if exchange_order_id:
+            listed = trades.order_trades(self._client, market, exchange_order_id)
+            if listed:
+                return listed
+            asked.append(exchange_order_id)
+        raw, is_algo = lookup.locate(self._client, market, exchange_order_id, client_order_id)
+        order_ids = algo.placed_order_ids(raw) if is_algo else [str(raw["id"])]
+        found = [trades.order_trades(self._client, market, one) for one in order_ids if one not in asked]
+        return sorted((fill for fills in found for fill in fills), key=trades.chronological)
+
+    def fetch_trades(self, symbol: str, *, since: datetime) -> list[ExchangeFill]:
+        """The account's trades on ``symbol`` at or after ``since`` (aware), oldest first, each naming
+        its order (exchange and client id), side, position side (hedge mode) and whether it was a
+        forced close (OKX liquidation or ADL bill subtypes).
+
+        OKX keeps three months of fills history; pages are followed until the start. Raises
+        ``InvalidInput`` for a naive ``since``, ``ExchangeError`` when more than
+        ``trades.MAX_PAGES`` pages of trades match (never a truncated list), and our other
+        ``ExchangeError`` kinds.
+        """
+        market = self.market(symbol)
+        try:
+            since_ms = ms_from_datetime(since)
+        except ValueError:
+            raise InvalidInput("since must be a timezone-aware datetime", details={"since": ["naive"]}) from None
+        return trades.account_trades(self._client, market, since_ms)
 
     # -- positions, prices, leverage ---------------------------------------------------------------
 
     def fetch_positions(self, symbols: list[str] | None = None) -> list[ExchangePosition]:
         """Non-empty positions of the given symbols (None: all; ``[]``: none, no request), sizes in
-        base currency, contracts alongside."""
+        base currency, contracts alongside. In one-way mode one net position per symbol, its side
+        from the sign. Asking for an unsupported instrument raises ``UnsupportedInstrument``; in the
+        listing of all, such positions are left out (logged)."""
         if symbols is not None and not symbols:
             return []
         unified = [self.market(symbol).unified_symbol for symbol in symbols] if symbols else None
         raws = self._client.call("fetch positions", self._client.api.fetch_positions, unified)
+        held = [(raw, self._listed_market(raw)) for raw in raws if parsing.holds_position(raw)]
         return [
-            parsing.exchange_position(raw, self.market(raw["symbol"]), default_margin_mode=self.default_margin_mode)
-            for raw in raws
-            if parsing.holds_position(raw)
+            parsing.exchange_position(raw, market, default_margin_mode=self.default_margin_mode)
+            for raw, market in held
+            if market is not None
         ]
 
     def fetch_mark_price(self, symbol: str) -> Decimal:

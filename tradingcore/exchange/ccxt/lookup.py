@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from tradingcore.enums import OrderSide, OrderStatus, OrderType
+from tradingcore.enums import OrderSide, OrderStatus, OrderType, PositionSide, TimeInForce
 from tradingcore.exceptions import ExchangeError, ExchangeOrderNotFound, InvalidOrder, OrderOutcomeUnknown
 from tradingcore.exchange.base import ExchangeOrder, MarketInfo
 from tradingcore.exchange.ccxt import algo, parsing
@@ -106,7 +106,8 @@ def _fetch_accepted(client: AccountClient, placement: Placement, order_id: Any) 
 
 
 def _as_accepted(placement: Placement, order_id: Any) -> ExchangeOrder:
-    """The accepted order as we asked for it: open, nothing filled, the contracts sent in base currency."""
+    """The accepted order as we asked for it: open, nothing filled, the contracts sent in base currency,
+    the request's flags and position side."""
     request, market = placement.request, placement.market
     return ExchangeOrder(
         exchange_order_id=str(order_id or ""),
@@ -119,6 +120,9 @@ def _as_accepted(placement: Placement, order_id: Any) -> ExchangeOrder:
         price=request.price,
         trigger_price=request.trigger_price,
         reduce_only=request.reduce_only,
+        post_only=request.post_only,
+        time_in_force=TimeInForce.parse(request.time_in_force),
+        position_side=PositionSide.parse_optional(request.position_side),
     )
 
 

@@ -3,11 +3,18 @@
 Markets load on first use and reload when older than the TTL. A failed reload keeps the markets
 already loaded and is retried a minute later; a failed first load raises. Loads run under a lock,
 so threads that need a market at the same moment trigger one load between them.
+
+Only the instruments the service models are handed out: linear derivatives (USDT-margined swaps and
+futures), and spot on the spot-only venues (Upbit). An inverse contract, an option, or spot on a
+derivatives venue is refused by name (``UnsupportedInstrument``) rather than read as a linear
+contract: an inverse ``BTC-USD-SWAP`` counts 100 USD per contract, never 100 BTC. OKX options are
+not even loaded (thousands of them); an option id is recognised by its shape and refused the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -17,7 +24,7 @@ from typing import Any
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES, TICK_SIZE
 
 from tradingcore.enums import Exchange
-from tradingcore.exceptions import BadSymbol, ExchangeError
+from tradingcore.exceptions import BadSymbol, ExchangeError, UnsupportedInstrument
 from tradingcore.exchange.base import MarketInfo
 from tradingcore.exchange.ccxt.client import AccountClient
 from tradingcore.exchange.ccxt.values import decimal_or_none
@@ -29,6 +36,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_MARKETS_TTL_SECONDS = 3600.0
 MARKETS_RETRY_SECONDS = 60.0
 _FALLBACK_STEP = Decimal("1e-8")  # when ccxt gives no step (or significant digits, which have none)
+# Venues whose instruments are spot markets; everywhere else the service trades derivatives.
+SPOT_VENUES = frozenset({Exchange.UPBIT})
+# An option: OKX BTC-USD-250328-100000-C, or ccxt's unified BTC/USD:BTC-250328-100000-C.
+_OPTION_ID = re.compile(r"^[A-Z0-9]+[-/][A-Z0-9]+(:[A-Z0-9]+)?-\d{6}-[0-9.]+-[CP]$", re.IGNORECASE)
 
 
 class MarketCache:
@@ -66,10 +77,12 @@ class MarketCache:
         """The instrument for a native id (any case) or a ccxt unified symbol.
 
         Loads or refreshes the markets when needed. Raises ``BadSymbol`` if the exchange does not
-        list it, ``ExchangeUnavailable`` and kin if the first load fails.
+        list it, ``UnsupportedInstrument`` for a kind the service does not model (inverse, option,
+        spot on a derivatives venue), ``ExchangeUnavailable`` and kin if the first load fails.
         """
         self.load()
         raw = self._raw(symbol)
+        refuse_unsupported(raw, self._client.exchange)
         native_id = str(raw["id"]).upper()
         info = self._infos.get(native_id)
         if info is None:
@@ -103,8 +116,32 @@ class MarketCache:
         raw = self._by_native_id.get(text.upper())
         if raw is None:
             exchange = self._client.exchange.value
+            if _OPTION_ID.match(text):
+                raise _unsupported(self._client.exchange, text, "an option")
             raise BadSymbol(f"{exchange} does not list {symbol!r}", details={"symbol": [f"unknown on {exchange}"]})
         return dict(raw)
+
+
+def refuse_unsupported(raw: Mapping[str, Any], exchange: Exchange) -> None:
+    """Raise ``UnsupportedInstrument`` naming the instrument and its kind unless the ccxt market
+    ``raw`` is one the service models: a linear derivative, or spot on a spot venue."""
+    native_id = str(raw.get("id") or raw.get("symbol") or "")
+    if raw.get("option") or raw.get("type") == "option":
+        raise _unsupported(exchange, native_id, "an option")
+    if raw.get("contract") and (raw.get("inverse") or raw.get("linear") is False):
+        size = f"{decimal_or_none(raw.get('contractSize')) or '?'} {raw.get('quote') or ''} per contract".strip()
+        settle = raw.get("settle") or raw.get("base") or "the base coin"
+        raise _unsupported(exchange, native_id, f"an inverse contract ({size}, settled in {settle})")
+    if not raw.get("contract") and exchange not in SPOT_VENUES:
+        raise _unsupported(exchange, native_id, "a spot market where derivatives are traded")
+
+
+def _unsupported(exchange: Exchange, native_id: str, kind: str) -> UnsupportedInstrument:
+    return UnsupportedInstrument(
+        f"{exchange.value} {native_id} is {kind}: the service models linear (USDT-margined) derivatives "
+        "only (and spot on spot-only venues)",
+        details={"symbol": [f"{kind} is not supported"], "instrument": native_id},
+    )
 
 
 def market_info(raw: Mapping[str, Any], *, exchange: Exchange, precision_mode: Any) -> MarketInfo:

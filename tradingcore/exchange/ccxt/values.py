@@ -48,3 +48,16 @@ def datetime_from_ms(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return datetime.fromtimestamp(millis // 1000, tz=UTC) + timedelta(milliseconds=millis % 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ms_from_datetime(moment: datetime) -> int:
+    """An aware datetime as milliseconds since the epoch (integer arithmetic, floored).
+
+    Raises ``ValueError`` for a naive datetime: its instant is unknown.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment!r} has no time zone")
+    return (moment - _EPOCH) // timedelta(milliseconds=1)

@@ -56,7 +56,7 @@ def set_mark(exchange: Exchange | str, symbol: str, price: Any, *, volume: Any =
         book.save()
         fills = engine.match(market, mark, engine.Budget(cap))
     return [
-        PaperTrade(user_id=fill.order.user_id, order=describe_order(fill.order), fill=describe_fill(fill))
+        PaperTrade(user_id=fill.order.user_id, order=describe_order(fill.order), fill=describe_fill(fill, fill.order))
         for fill in fills
     ]
 

@@ -6,13 +6,28 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from tradingcore.decimals import quantize
-from tradingcore.enums import Liquidity, MarginMode, OrderSide, OrderStatus, OrderType, PositionSide
-from tradingcore.exchange.base import ExchangeFill, ExchangeOrder, ExchangePosition, MarketInfo
+from tradingcore.enums import (
+    Liquidity,
+    MarginMode,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+)
+from tradingcore.exchange.base import ExchangeFill, ExchangeOrder, ExchangePosition, Fee, MarketInfo
 from tradingcore.models import PaperFill, PaperLeverage, PaperOrder, PaperPosition
 
 
-def describe_fill(fill: PaperFill) -> ExchangeFill:
-    """One paper fill as the gateway reports trades."""
+def _fees(amount: Decimal, currency: str) -> tuple[Fee, ...]:
+    """The paper exchange charges one currency (the settlement one); a maker rebate is negative."""
+    return (Fee(amount, currency),) if amount != 0 else ()
+
+
+def describe_fill(fill: PaperFill, order: PaperOrder) -> ExchangeFill:
+    """One fill of ``order`` as the gateway reports trades: whose order, which side, and whether the
+    exchange placed it to liquidate a position. ``order`` is the fill's order (passed so that no
+    query is needed for it)."""
     return ExchangeFill(
         trade_id=fill.trade_id,
         price=fill.price,
@@ -21,6 +36,12 @@ def describe_fill(fill: PaperFill) -> ExchangeFill:
         fee_currency=fill.fee_currency,
         liquidity=Liquidity(fill.liquidity),
         timestamp=fill.created_at,
+        fees=_fees(fill.fee, fill.fee_currency),
+        exchange_order_id=order.exchange_order_id,
+        client_order_id=order.client_order_id,
+        side=OrderSide(order.side),
+        position_side=PositionSide.parse_optional(order.position_side),
+        liquidation=order.category == PaperOrder.Category.LIQUIDATION,
     )
 
 
@@ -48,9 +69,13 @@ def describe_order(order: PaperOrder, fills: Sequence[PaperFill] | None = None) 
         reduce_only=order.reduce_only,
         fee=order.fee,
         fee_currency=order.fee_currency,
-        fills=tuple(describe_fill(fill) for fill in fills),
+        fills=tuple(describe_fill(fill, order) for fill in fills),
         timestamp=order.created_at,
         reject_reason=order.reject_reason,
+        post_only=order.post_only,
+        time_in_force=TimeInForce(order.time_in_force),
+        position_side=PositionSide.parse_optional(order.position_side),
+        fees=_fees(order.fee, order.fee_currency),
     )
 
 

@@ -47,7 +47,8 @@ def _setting(name: str, default: str) -> Decimal:
 
 
 def maker_fee_rate() -> Decimal:
-    """``TRADING_PAPER_MAKER_FEE``: fee rate on maker fills (default 0.0002, 2 bp)."""
+    """``TRADING_PAPER_MAKER_FEE``: fee rate on maker fills (default 0.0002, 2 bp); a negative rate is
+    a rebate, and the fill's fee is then negative."""
     return _setting("TRADING_PAPER_MAKER_FEE", "0.0002")
 
 

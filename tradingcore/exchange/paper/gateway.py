@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 
-from tradingcore.enums import Exchange, MarginMode, PositionSide
+from tradingcore.enums import Exchange, MarginMode, PositionMode, PositionSide
 from tradingcore.exceptions import ExchangeOrderNotFound, InvalidInput, InvalidOrder
 from tradingcore.exchange.base import (
+    ExchangeFill,
     ExchangeGateway,
     ExchangeOrder,
     ExchangePosition,
@@ -18,11 +22,13 @@ from tradingcore.exchange.base import (
 from tradingcore.exchange.instruments import get_market
 from tradingcore.exchange.paper import placement
 from tradingcore.exchange.paper.book import get_mark
-from tradingcore.exchange.paper.describe import describe_order, describe_position
+from tradingcore.exchange.paper.describe import describe_fill, describe_order, describe_position
 from tradingcore.exchange.paper.engine import LIVE_STATUSES
 from tradingcore.exchange.paper.leverage import store_leverage
-from tradingcore.models import PaperLeverage, PaperMark, PaperOrder, PaperPosition
+from tradingcore.models import ExchangeAccount, PaperFill, PaperLeverage, PaperMark, PaperOrder, PaperPosition
 from tradingcore.models.paper import PAPER_ORDER_ID_PREFIX
+
+_UNLISTED_TRADES = PaperOrder.Forgotten.ORDER_AND_TRADES
 
 
 class PaperGateway(ExchangeGateway):
@@ -33,14 +39,38 @@ class PaperGateway(ExchangeGateway):
     exchanges. All state lives in PostgreSQL, so a new instance (or a new process) sees the same
     orders, fills, positions and marks. Marks move only through ``set_mark`` (command, admin, API,
     the watcher's random walk).
+
+    ``position_mode`` is that of the user's active ``ExchangeAccount`` on this exchange (in dry run
+    the simulator plays the real account), else hedge. In one-way mode every order nets, whatever
+    ``position_side`` a caller passes: an opposite fill reduces the position and, past zero, opens
+    the other side, so there is one net position per symbol. (In hedge mode, an order without a
+    ``position_side`` nets too; one with a side opens or reduces that side.)
+
+    Orders the exchange "forgot" (``paper.outside.forget``) are not found by any order lookup; their
+    trades stay listed unless forgotten too.
     """
 
-    def __init__(self, exchange: Exchange | str, user_id: str) -> None:
+    def __init__(self, exchange: Exchange | str, user_id: str, *, position_mode: PositionMode | None = None) -> None:
+        """``position_mode`` None: read from the user's account on first use (one query)."""
         self.exchange = Exchange.parse(exchange, field="exchange")
         self.user_id = user_id
+        self._position_mode = position_mode
 
     def __repr__(self) -> str:
         return f"<PaperGateway {self.exchange.value} user={self.user_id!r}>"
+
+    @property
+    def position_mode(self) -> PositionMode:
+        """The user's account's position mode on this exchange (hedge when there is none)."""
+        if self._position_mode is None:
+            accounts = ExchangeAccount.objects.filter(user_id=self.user_id, exchange=self.exchange.value)
+            mode = accounts.filter(is_active=True).order_by("id").values_list("position_mode", flat=True).first()
+            self._position_mode = PositionMode.parse(mode) if mode else PositionMode.HEDGE
+        return self._position_mode
+
+    @position_mode.setter
+    def position_mode(self, mode: PositionMode) -> None:
+        self._position_mode = PositionMode.parse(mode)
 
     def market(self, symbol: str) -> MarketInfo:
         """The instrument from the built-in table; ``BadSymbol`` if unlisted."""
@@ -55,7 +85,10 @@ class PaperGateway(ExchangeGateway):
         the existing order and creates nothing. Raises ``BadSymbol``, ``InvalidOrder`` (quantity
         below the minimum, post-only that would cross, reduce-only that would increase, client id
         used by another order, trigger on the wrong side of the mark) and ``PaperMarkMissing``.
+        In one-way mode the request's ``position_side`` is dropped: the order nets.
         """
+        if request.position_side is not None and self.position_mode is PositionMode.ONE_WAY:
+            request = dataclasses.replace(request, position_side=None)
         placed = placement.place(self.user_id, self.market(request.symbol), request)
         return describe_order(placed.order, placed.fills)
 
@@ -78,13 +111,16 @@ class PaperGateway(ExchangeGateway):
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
         """The user's live orders (waiting trigger orders included), oldest first."""
-        orders = PaperOrder.objects.filter(user_id=self.user_id, exchange=self.exchange.value, status__in=LIVE_STATUSES)
+        orders = PaperOrder.objects.filter(
+            user_id=self.user_id, exchange=self.exchange.value, status__in=LIVE_STATUSES, forgotten=""
+        )
         if symbol is not None:
             orders = orders.filter(symbol=self.market(symbol).symbol)
         return [describe_order(order) for order in orders.order_by("id")]
 
     def fetch_positions(self, symbols: list[str] | None = None) -> list[ExchangePosition]:
-        """The user's non-empty paper positions, sizes in base currency, valued at the current mark."""
+        """The user's non-empty paper positions, sizes in base currency, valued at the current mark
+        (in one-way mode one net position per symbol: its fills were netted)."""
         positions = PaperPosition.objects.filter(user_id=self.user_id, exchange=self.exchange.value, size__gt=0)
         if symbols is not None:
             positions = positions.filter(symbol__in=[self.market(symbol).symbol for symbol in symbols])
@@ -131,19 +167,56 @@ class PaperGateway(ExchangeGateway):
             margin_mode=MarginMode.parse(margin_mode),
         )
 
+    def fetch_order_trades(
+        self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
+    ) -> list[ExchangeFill]:
+        """Every fill of one order, oldest first ([] when it has none yet), fees in USDT (a maker
+        rebate negative).
+
+        By exchange id the fills are looked up first, so a forgotten order whose trades are still
+        listed gets them. Otherwise the order must be known: ``ExchangeOrderNotFound`` if the user
+        has no such order (or it was forgotten), ``InvalidInput`` when no id is given.
+        """
+        market = self.market(symbol)
+        if exchange_order_id is not None:
+            number = order_number(exchange_order_id)
+            fills = list(self._listed_fills(market).filter(order_id=number)) if number is not None else []
+            if fills:
+                return [describe_fill(fill, fill.order) for fill in fills]
+        order = self._find(market, exchange_order_id, client_order_id, lock=False)
+        return [describe_fill(fill, order) for fill in PaperFill.objects.filter(order=order).order_by("id")]
+
+    def fetch_trades(self, symbol: str, *, since: datetime) -> list[ExchangeFill]:
+        """The user's fills on ``symbol`` created at or after ``since`` (aware), oldest first, naming
+        their order, side, position side and whether the exchange liquidated (one query).
+        ``InvalidInput`` for a naive ``since``."""
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise InvalidInput("since must be a timezone-aware datetime", details={"since": ["naive"]})
+        fills = self._listed_fills(self.market(symbol)).filter(created_at__gte=since)
+        return [describe_fill(fill, fill.order) for fill in fills]
+
+    def _listed_fills(self, market: MarketInfo) -> QuerySet[PaperFill]:
+        """The user's fills on ``market`` that the exchange lists, with their orders, oldest first."""
+        return (
+            PaperFill.objects.select_related("order")
+            .filter(order__user_id=self.user_id, order__exchange=self.exchange.value, order__symbol=market.symbol)
+            .exclude(order__forgotten=_UNLISTED_TRADES)
+            .order_by("created_at", "id")
+        )
+
     def _find(
         self, market: MarketInfo, exchange_order_id: str | None, client_order_id: str | None, *, lock: bool
     ) -> PaperOrder:
         if exchange_order_id is None and client_order_id is None:
             raise InvalidInput("exchange_order_id or client_order_id is required")
-        orders = PaperOrder.objects.filter(user_id=self.user_id, exchange=self.exchange.value, symbol=market.symbol)
+        orders = PaperOrder.objects.filter(
+            user_id=self.user_id, exchange=self.exchange.value, symbol=market.symbol, forgotten=""
+        )
         if lock:
             orders = orders.select_for_update()
         if exchange_order_id is not None:
-            number = exchange_order_id.removeprefix(PAPER_ORDER_ID_PREFIX)
-            orders = (
-                orders.filter(pk=int(number)) if number.isdigit() and number != exchange_order_id else orders.none()
-            )
+            number = order_number(exchange_order_id)
+            orders = orders.filter(pk=number) if number is not None else orders.none()
         if client_order_id is not None:
             orders = orders.filter(client_order_id=client_order_id)
         order = orders.first()
@@ -154,3 +227,9 @@ class PaperGateway(ExchangeGateway):
                 details={"exchange_order_id": exchange_order_id, "client_order_id": client_order_id},
             )
         return order
+
+
+def order_number(exchange_order_id: str) -> int | None:
+    """The primary key in a paper exchange order id (``paper-<id>``); None for any other id."""
+    number = exchange_order_id.removeprefix(PAPER_ORDER_ID_PREFIX)
+    return int(number) if number.isdigit() and number != exchange_order_id else None
