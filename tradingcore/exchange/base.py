@@ -312,15 +312,15 @@ class ExchangeGateway(abc.ABC):
     ) -> None:
         """Set the leverage used for new orders on ``symbol`` (per side in hedge mode on OKX)."""
 
+    @abc.abstractmethod
     def fetch_order_trades(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
     ) -> list[ExchangeFill]:
         """Every trade of one order (empty when it has none), each with its own price and fees.
         ``ExchangeOrderNotFound`` when the exchange knows no such order."""
-        raise NotImplementedError  # TEMPORARY until the gateway branch lands
 
+    @abc.abstractmethod
     def fetch_trades(self, symbol: str, *, since: datetime) -> list[ExchangeFill]:
         """The account's trades on ``symbol`` since ``since``, oldest first, each naming its order
         (``exchange_order_id``, ``client_order_id``), ``side``, ``position_side`` and whether it was
         a liquidation."""
-        raise NotImplementedError  # TEMPORARY until the gateway branch lands

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tradingcore', '0002_paper_exchange'),
+        ('tradingcore', '0003_api_keys_and_idempotency'),
     ]
 
     operations = [
