@@ -23,7 +23,9 @@ def cancel_order(*, order_id: Any, user_id: str | None = None, actor: str = SYST
     ``Conflict``) for a terminal one. A ``pending`` order is first looked up by client order id;
     one the exchange does not show yet is a ``Conflict`` (it may still arrive) until the
     unknown-outcome grace has passed, when it is settled as never placed. Fills that raced the
-    cancel are applied. ``_scope`` takes the seeds' extra keywords (exchange, symbol) and ignores them.
+    cancel are applied. An order the exchange no longer knows is settled from its trades
+    (``sync.settle_forgotten``): ``cancelled`` with the fills it had, or ``filled``. ``_scope``
+    takes the seeds' extra keywords (exchange, symbol) and ignores them.
     """
     order = selectors.order_row(order_id, user_id=user_id)
     check_transition(OrderStatus(order.status), OrderStatus.CANCELLED)
@@ -43,6 +45,7 @@ def cancel_order(*, order_id: Any, user_id: str | None = None, actor: str = SYST
             remote = gateway.cancel_order(
                 order.symbol, exchange_order_id=order.exchange_order_id, client_order_id=order.client_order_id
             )
-        except ExchangeOrderNotFound:
-            remote = sync.fetch(gateway, order)
-        return execution.apply_exchange_state(order, remote, actor=actor)
+        except ExchangeOrderNotFound as exc:
+            # The exchange has forgotten the order: settle it from its trades now (issue 9, kind 2).
+            return sync.missed(order, gateway=gateway, actor=actor, error=exc, settle_now=True)
+        return execution.apply_exchange_state(order, remote, actor=actor, gateway=gateway)

@@ -6,6 +6,17 @@ state twice changes nothing; each new fill is stored once and applied to its pos
 ledger (through ``orders.hooks``); the order's totals, status, events and outbox rows follow in
 the same transaction. Redis follows after commit; protective orders after that.
 
+Only trades become fills (issue 9, kinds 6 and 12). A report whose filled quantity its own trades
+do not explain (a running total: filled quantity and average, no trades) has the order's trades
+fetched first, outside the transaction; each trade is then booked once, at its own price, however
+the exchange reported it. When the trades still do not add up, the order is never called
+``filled`` (or ended): it stays live with what its trades explain, an ``incomplete_report`` event
+says what is missing, and the next poll tries again.
+
+Fees are kept as the exchange reports them: a rebate is a negative fee; a fee in the base coin is
+converted to the settlement currency at the trade's price; any other currency stays apart
+(``other_fees``), never added to a USDT figure (SPEC 4, "Fees").
+
 Statement budget of one fill that opens or adds to a position: BEGIN, the order's lock, the
 position's lock (and its UPDATE when it exists), the order's UPDATE, one INSERT for every new row
 (fill, new position, events, outbox rows), COMMIT.
@@ -14,6 +25,8 @@ position's lock (and its UPDATE when it exists), the order's UPDATE, one INSERT 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,17 +34,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders import events, hooks, projection
-from orders.models import Order, OrderFill
+from orders.models import Order, OrderEvent, OrderFill
 from orders.transitions import next_status
-from tradingcore import db
+from tradingcore import db, pnl
 from tradingcore.changeset import ChangeSet
-from tradingcore.decimals import ZERO, quantize
+from tradingcore.decimals import ZERO, plain, quantize
 from tradingcore.enums import Liquidity, OrderStatus
-from tradingcore.exchange import ExchangeFill, ExchangeOrder
+from tradingcore.exceptions import ExchangeError
+from tradingcore.exchange import ExchangeFill, ExchangeGateway, ExchangeOrder, get_gateway, instruments
 
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 3
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUS_EVENTS = {
     OrderStatus.FILLED: "order.filled",
     OrderStatus.PARTIALLY_FILLED: "order.partially_filled",
@@ -41,14 +56,19 @@ STATUS_EVENTS = {
 }
 
 
-def apply_exchange_state(order: Order, remote: ExchangeOrder, *, actor: str) -> Order:
+def apply_exchange_state(
+    order: Order, remote: ExchangeOrder, *, actor: str, gateway: ExchangeGateway | None = None
+) -> Order:
     """Apply ``remote`` (the exchange's view of ``order``) and return the updated row. Idempotent.
 
-    ``order`` is a row of the order as the caller holds it: only its id and position are used; the
-    current row is read again under lock. A concurrent entry that created the same position first
-    makes the insert fail; the whole transaction is then retried and adds to that position.
-    Raises ``IntegrityError`` if that keeps happening, and the database's errors.
+    Call outside any transaction: when ``remote``'s trades do not explain its filled quantity,
+    the order's trades are fetched from the exchange (``gateway``, default the account's) first.
+    ``order`` is a row of the order as the caller holds it: only its ids, totals and position are
+    used; the current row is read again under lock. A concurrent entry that created the same
+    position first makes the insert fail; the whole transaction is then retried and adds to that
+    position. Raises ``IntegrityError`` if that keeps happening, and the database's errors.
     """
+    remote = with_trades(order, remote, gateway)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             locked, touched_position = _apply(order, remote, actor, optimistic=attempt == 1)
@@ -71,6 +91,32 @@ def lock(order: Order) -> Order:
     return locked
 
 
+def with_trades(order: Order, remote: ExchangeOrder, gateway: ExchangeGateway | None = None) -> ExchangeOrder:
+    """``remote`` with the trades behind its filled quantity (outside any transaction).
+
+    When the report says more is filled than we hold and its own trades do not add up to its
+    filled quantity, the order's trades are fetched and added (by trade id). A failure to fetch
+    them is logged and leaves ``remote`` as it is: the order then stays live (see ``_apply``).
+    """
+    listed = sum((fill.quantity for fill in remote.fills), ZERO)
+    if remote.filled_qty <= order.filled_qty or listed >= remote.filled_qty:
+        return remote
+    gateway = gateway or get_gateway(order.user_id, order.exchange)
+    try:
+        fetched = gateway.fetch_order_trades(
+            order.symbol,
+            exchange_order_id=remote.exchange_order_id or order.exchange_order_id,
+            client_order_id=order.client_order_id or None,
+        )
+    except ExchangeError as exc:
+        logger.warning("order %s: trades behind filled %s not available yet: %s", order.pk, remote.filled_qty, exc)
+        return remote
+    trades = {fill.trade_id: fill for fill in remote.fills}
+    for fill in fetched:
+        trades.setdefault(fill.trade_id, fill)
+    return replace(remote, fills=tuple(trades.values()))
+
+
 def _apply(order: Order, remote: ExchangeOrder, actor: str, *, optimistic: bool) -> tuple[Order, bool]:
     changeset = ChangeSet(optimistic=optimistic)
     with transaction.atomic():
@@ -79,12 +125,38 @@ def _apply(order: Order, remote: ExchangeOrder, actor: str, *, optimistic: bool)
         acknowledged = _take_exchange_id(order, remote)
         recorded = (_record_fill(order, fill, changeset, actor) for fill in _new_fills(order, remote))
         fills = [row for row in recorded if row is not None]
-        order.status = next_status(previous, remote.status, filled_qty=order.filled_qty, quantity=order.quantity)
+        missing = remote.filled_qty - order.filled_qty
+        reported = OrderStatus(remote.status) if missing <= 0 else _still_live(order)
+        order.status = next_status(previous, reported, filled_qty=order.filled_qty, quantity=order.quantity)
         if remote.reject_reason and order.status == OrderStatus.REJECTED:
             order.last_error = remote.reject_reason[:1000]
-        if acknowledged or fills or order.status != previous:
+        incomplete = _incomplete_report(order, remote, missing, actor) if missing > 0 else None
+        if incomplete is not None:
+            changeset.insert(incomplete)
+        if acknowledged or fills or order.status != previous or incomplete is not None:
             _save_change(order, previous, acknowledged, fills, changeset, actor)
     return order, bool(fills)
+
+
+def _still_live(order: Order) -> OrderStatus:
+    """What an order whose fills we cannot all book yet may say: live, with what its trades explain."""
+    return OrderStatus.PARTIALLY_FILLED if order.filled_qty > 0 else OrderStatus.OPEN
+
+
+def _incomplete_report(order: Order, remote: ExchangeOrder, missing: Decimal, actor: str) -> OrderEvent | None:
+    """One ``incomplete_report`` event per reported filled quantity the trades do not explain
+    (repeated polls of the same report add nothing)."""
+    reported = plain(remote.filled_qty)
+    last = OrderEvent.objects.filter(order=order, type=OrderEvent.Type.INCOMPLETE_REPORT).order_by("-id").first()
+    if last is not None and last.parameters.get("reported_filled_qty") == reported:
+        return None
+    logger.warning(
+        "order %s: the exchange reports %s filled, its trades explain %s", order.pk, reported, order.filled_qty
+    )
+    return events.order_incomplete_report(
+        order, actor, reported_status=remote.status.value, reported_filled_qty=reported,
+        booked_filled_qty=plain(order.filled_qty), missing_qty=plain(missing),
+    )  # fmt: skip
 
 
 def _save_change(
@@ -115,38 +187,14 @@ def _events(order: Order, previous: OrderStatus, acknowledged: bool, fills: list
 
 
 def _new_fills(order: Order, remote: ExchangeOrder) -> list[ExchangeFill]:
-    """Fills not stored yet; when the exchange lists fewer fills than its aggregate ``filled_qty``,
-    the difference becomes one derived fill priced from the change in the average."""
+    """The reported trades not stored yet, oldest first."""
     known: set[str] = set()
     if order.filled_qty > 0:  # under the order's lock no fill exists while nothing is filled
         known = set(OrderFill.objects.filter(order=order).values_list("trade_id", flat=True))
     listed = [fill for fill in remote.fills if fill.trade_id not in known]
-    missing = remote.filled_qty - order.filled_qty - sum((fill.quantity for fill in listed), ZERO)
-    if missing > 0 and remote.avg_fill_price:
-        derived = _derived_fill(order, remote, listed, missing)
-        if derived.trade_id not in known:
-            listed.append(derived)
+    if len(listed) > 1:
+        listed.sort(key=lambda fill: fill.timestamp or EPOCH)
     return listed
-
-
-def _derived_fill(order: Order, remote: ExchangeOrder, listed: list[ExchangeFill], qty: Decimal) -> ExchangeFill:
-    assert remote.avg_fill_price is not None
-    before_qty = order.filled_qty + sum((f.quantity for f in listed), ZERO)
-    before_notional = (order.avg_fill_price or ZERO) * order.filled_qty + sum(
-        (f.quantity * f.price for f in listed), ZERO
-    )
-    price = quantize((remote.avg_fill_price * remote.filled_qty - before_notional) / qty)
-    if price <= 0:
-        price = remote.avg_fill_price
-    fee = max(remote.fee - order.fee - sum((f.fee for f in listed), ZERO), ZERO)
-    return ExchangeFill(
-        trade_id=f"{remote.exchange_order_id}:agg:{before_qty + qty}",
-        price=price,
-        quantity=qty,
-        fee=fee,
-        fee_currency=remote.fee_currency,
-        timestamp=remote.timestamp,
-    )
 
 
 def _record_fill(order: Order, fill: ExchangeFill, changeset: ChangeSet, actor: str) -> OrderFill | None:
@@ -156,29 +204,62 @@ def _record_fill(order: Order, fill: ExchangeFill, changeset: ChangeSet, actor: 
     if qty <= 0:
         logger.warning("order %s: fill %s beyond the order quantity ignored", order.pk, fill.trade_id)
         return None
+    if qty < fill.quantity:
+        logger.warning("order %s: fill %s trimmed from %s to %s", order.pk, fill.trade_id, fill.quantity, qty)
+    fee, fee_currency, fees, other = _fees(order, fill, qty)
     row = OrderFill(
         order=order,
         exchange=order.exchange,
         trade_id=fill.trade_id,
         price=quantize(fill.price),
         quantity=qty,
-        fee=quantize(fill.fee),
-        fee_currency=fill.fee_currency,
+        fee=fee,
+        fee_currency=fee_currency,
+        fees=fees,
         liquidity=fill.liquidity,
         filled_at=fill.timestamp or timezone.now(),
     )
-    _advance_totals(order, row)
+    _advance_totals(order, row, other)
     hooks.apply_fill(order, row, changeset, actor)
     return row
 
 
-def _advance_totals(order: Order, fill: OrderFill) -> None:
+def _fees(
+    order: Order, fill: ExchangeFill, qty: Decimal
+) -> tuple[Decimal, str, list[dict[str, str]], dict[str, Decimal]]:
+    """A trade's fees as stored: the settlement-currency figure and its currency, the fees as
+    reported (kept when there is more than the settlement currency alone), and the amounts in
+    other currencies. A trimmed trade keeps its share."""
+    reported = fill.all_fees
+    share = qty / fill.quantity
+    if len(reported) <= 1 and (not reported or reported[0].currency in ("", _settle(order))):
+        amount = reported[0].amount if reported else ZERO
+        return quantize(amount * share), (reported[0].currency if reported else "") or _settle(order), [], {}
+    scaled = [(quantize(fee.amount * share), fee.currency) for fee in reported]
+    base, settle = _currencies(order)
+    split = pnl.split_fees(scaled, base=base, settle=settle, price=fill.price)
+    stored = [{"amount": plain(amount), "currency": currency} for amount, currency in scaled]
+    return quantize(split.settled), settle, stored, split.other
+
+
+def _currencies(order: Order) -> tuple[str, str]:
+    return instruments.currencies(order.exchange, order.symbol) or ("", "")
+
+
+def _settle(order: Order) -> str:
+    return _currencies(order)[1]
+
+
+def _advance_totals(order: Order, fill: OrderFill, other_fees: dict[str, Decimal]) -> None:
     filled = order.filled_qty + fill.quantity
     notional = (order.avg_fill_price or ZERO) * order.filled_qty + fill.price * fill.quantity
     order.avg_fill_price = quantize(notional / filled)
     order.filled_qty = filled
     order.fee += fill.fee
     order.fee_currency = fill.fee_currency or order.fee_currency
+    if other_fees:
+        kept = {currency: Decimal(str(amount)) for currency, amount in (order.other_fees or {}).items()}
+        order.other_fees = {currency: plain(amount) for currency, amount in pnl.merge_fees(kept, other_fees).items()}
     if fill.liquidity == Liquidity.MAKER:
         order.maker_fee += fill.fee
     else:

@@ -104,7 +104,7 @@ def submit_order(order: Order, *, gateway: ExchangeGateway | None = None, actor:
     except (OrderOutcomeUnknown, ExchangeUnavailable) as exc:
         execution.mark_outcome_unknown(order.pk, exc, actor)
         raise
-    return execution.apply_exchange_state(order, result, actor=actor)
+    return execution.apply_exchange_state(order, result, actor=actor, gateway=gateway)
 
 
 def request_for(order: Order) -> OrderRequest:

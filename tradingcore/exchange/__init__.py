@@ -11,6 +11,7 @@ from tradingcore.exchange.base import (
     ExchangeGateway,
     ExchangeOrder,
     ExchangePosition,
+    Fee,
     MarketInfo,
     OrderRequest,
 )
@@ -18,6 +19,7 @@ from tradingcore.exchange.registry import get_gateway
 
 __all__ = [
     "ExchangeFill",
+    "Fee",
     "ExchangeGateway",
     "ExchangeOrder",
     "ExchangePosition",

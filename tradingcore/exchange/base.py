@@ -205,8 +205,8 @@ class ExchangeOrder:
     """An order's state on the exchange. Quantities are in base currency.
 
     ``fills`` lists the trades the gateway could see; it may be empty while ``filled_qty`` is
-    positive (some exchanges report only aggregates), and callers then derive the fill from the
-    change in ``filled_qty`` and ``avg_fill_price``.
+    positive (some exchanges report only running totals): callers then fetch the order's trades
+    (``fetch_order_trades``) and never book a fill from the totals.
     """
 
     exchange_order_id: str
