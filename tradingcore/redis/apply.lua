@@ -9,8 +9,19 @@
 -- Ops (each an array, its first element the name):
 --   {"hreplace", key, {f, v, ...}}                       the hash holds exactly these fields
 --   {"hmerge", key, {f, v, ...}, {f, ...}}                set these fields, delete those (others kept)
---   {"hclaim", key, owner_field, owner, {f, v, ...}, {f, ...}}
---                                                         hmerge if the hash has no owner or this one
+--   {"hclaim", key, owner_field, owner, {f, v, ...}, {f, ...}, mode}
+--                                                         hmerge (and mark the owner) if the hash has no
+--                                                         owner or this one; mode "own": only if this one
+--                                                         owns it already, "force": whoever owns it
+--   {"hown", key, owner_field, owner, names_field, names, {f, v, ...}, mode}
+--                                                         hclaim that also removes the fields this owner
+--                                                         wrote last time and no longer writes (their
+--                                                         names kept comma-joined in names_field)
+--   {"hcount", key, owner_field, owner, field, n}         if owner owns the hash: set the running count
+--                                                         field to n unless it already counts the same
+--                                                         way (same sign, not zero)
+--   {"hinit", {key, ...}, {f, v, ...}, seconds}           if the first key is missing: create every
+--                                                         missing key with these fields, expiring
 --   {"hrelease", key, owner_field, owner}                delete the hash if owner owns it
 --   {"hreset", key, owner_field, owner, {f, v, ...}}      if owner owns the hash or nobody does: set these
 --                                                         fields and drop the owner mark (an emptied slot)
@@ -65,12 +76,56 @@ OPS.hmerge = function(op)
   hdel_list(op[2], op[4])
 end
 
+-- Whether owner may write the hash under mode ("" claim if free, "own" only its own, "force" always).
+local function may_claim(key, owner_field, owner, mode)
+  if mode == 'force' then return true end
+  local current = redis.call('HGET', key, owner_field)
+  if current == owner then return true end
+  return current == false and mode ~= 'own'
+end
+
+local function split_names(text)
+  local names = {}
+  if text then
+    for name in string.gmatch(text, '[^,]+') do names[name] = true end
+  end
+  return names
+end
+
 OPS.hclaim = function(op)
-  local current = redis.call('HGET', op[2], op[3])
-  if current == false or current == op[4] then
-    redis.call('HSET', op[2], op[3], op[4])
-    hset_flat(op[2], op[5])
-    hdel_list(op[2], op[6])
+  if not may_claim(op[2], op[3], op[4], op[7] or '') then return end
+  redis.call('HSET', op[2], op[3], op[4])
+  hset_flat(op[2], op[5])
+  hdel_list(op[2], op[6])
+end
+
+OPS.hown = function(op)
+  local key, names_field = op[2], op[5]
+  if not may_claim(key, op[3], op[4], op[8] or '') then return end
+  local previous = split_names(redis.call('HGET', key, names_field))
+  local current = split_names(op[6])
+  redis.call('HSET', key, op[3], op[4], names_field, op[6])
+  hset_flat(key, op[7])
+  for name in pairs(previous) do
+    if not current[name] then redis.call('HDEL', key, name) end
+  end
+end
+
+OPS.hcount = function(op)
+  if redis.call('HGET', op[2], op[3]) ~= op[4] then return end
+  local wanted = tonumber(op[6])
+  local running = tonumber(string.match(redis.call('HGET', op[2], op[5]) or '', '%-?%d+') or '0') or 0
+  if running ~= 0 and (running > 0) == (wanted > 0) then return end
+  redis.call('HSET', op[2], op[5], op[6])
+end
+
+OPS.hinit = function(op)
+  if redis.call('EXISTS', op[2][1]) == 1 then return end
+  for _, key in ipairs(op[2]) do
+    if redis.call('EXISTS', key) == 0 then
+      hset_flat(key, op[3])
+      redis.call('EXPIRE', key, op[4])
+    end
   end
 end
 

@@ -122,6 +122,7 @@ def private_redis() -> Iterator[RedisServer]:
 
 
 LEGACY_LISTS = (b":open_orders", b":closed_orders")
+GRID_EXPIRY = 1
 
 
 def snapshot(url: str) -> dict[bytes, tuple[bytes, Any, int]]:
@@ -129,7 +130,8 @@ def snapshot(url: str) -> dict[bytes, tuple[bytes, Any, int]]:
     versions with a rolling expiry): (type, DUMP bytes, absolute expiry in ms or -1).
 
     Sets are taken as their members: DUMP of a hashtable-encoded set depends on insertion order
-    and hash seeds, which says nothing about the content. So are the HYPERRSI order lists, which
+    and hash seeds, which says nothing about the content. GRID levels expire 7 days after each
+    write (GRID's own rule), so only whether they expire is compared. So are the HYPERRSI order lists, which
     the legacy bots share with us: their items are kept by id, in no meaningful order.
     """
     raw = redis.Redis.from_url(url)
@@ -144,7 +146,10 @@ def snapshot(url: str) -> dict[bytes, tuple[bytes, Any, int]]:
             value = tuple(sorted(raw.lrange(key, 0, -1)))
         else:
             value = raw.dump(key)
-        result[key] = (kind, value, raw.pexpiretime(key))
+        expiry = raw.pexpiretime(key)
+        if b":active_grid" in key and expiry > 0:
+            expiry = GRID_EXPIRY  # 7 days after the last write, like GRID's own: only its presence is stable
+        result[key] = (kind, value, expiry)
     raw.close()
     return result
 
