@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "tradingcore",
     "positions",
     "orders",
+    "positions.legacy",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ colons: ccxt symbols (``BTC/USDT:USDT``) appear inside legacy keys.
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -123,12 +124,6 @@ def projection_version(kind: str, entity_id: Any) -> str:
 
 # -- legacy keys (SPEC 6.2) -------------------------------------------------------------------
 
-HYPERRSI_POSITION_PATTERN = "user:*:position:*"
-HYPERRSI_OPEN_ORDERS_PATTERN = "user:*:open_orders"
-HYPERRSI_CREDENTIALS_PATTERN = "user:*:api:keys"
-GRID_LEVEL_PATTERN = "*:user:*:symbol:*:active_grid*"
-GRID_USER_PATTERN = "*:user:*"
-GRID_EXCHANGE_INDEX_PATTERN = "positions:index:*"
 GRID_LEVELS = 21  # GRID's reader walks levels 0..20
 
 
@@ -185,6 +180,37 @@ def grid_exchange_index(user_id: str, exchange: Any) -> str:
 def grid_exchange_position(user_id: str, exchange: Any, symbol: str, side: Any) -> str:
     """The newest GRID code's exchange-level position hash (``pos``, ``notionalUsd``), unprefixed."""
     return f"positions:{user_id}:{_text(exchange)}:{symbol}:{_text(side)}"
+
+
+# -- legacy SCAN patterns (a user id given is matched literally; None: every user) ----------------
+
+
+def _glob(user_id: str | None) -> str:
+    return "*" if user_id is None else re.sub(r"([*?\[\]\\])", r"\\\1", user_id)
+
+
+def hyperrsi_position_pattern(user_id: str | None = None) -> str:
+    return f"user:{_glob(user_id)}:position:*"
+
+
+def hyperrsi_open_orders_pattern(user_id: str | None = None) -> str:
+    return f"user:{_glob(user_id)}:open_orders"
+
+
+def hyperrsi_credentials_pattern(user_id: str | None = None) -> str:
+    return f"user:{_glob(user_id)}:api:keys"
+
+
+def grid_level_pattern(user_id: str | None = None) -> str:
+    return f"*:user:{_glob(user_id)}:symbol:*:active_grid*"
+
+
+def grid_user_pattern(user_id: str | None = None) -> str:
+    return f"*:user:{_glob(user_id)}"
+
+
+def grid_exchange_index_pattern(user_id: str | None = None) -> str:
+    return f"positions:index:{_glob(user_id)}:*"
 
 
 # -- legacy key parsing --------------------------------------------------------------------------
@@ -254,6 +280,12 @@ def parse_grid_user_key(key: str) -> LegacyKey | None:
     if not found or not exchange or not user_id or ":" in user_id or ":" in exchange:
         return None
     return LegacyKey("grid_user", user_id, exchange=exchange)
+
+
+def parse_index_key(key: str) -> tuple[str, str] | None:
+    """(user id, exchange) of an unprefixed ``positions:index:{user}:{exchange}`` key, or None."""
+    user_id, _, exchange = key.removeprefix("positions:index:").rpartition(":")
+    return (user_id, exchange) if key.startswith("positions:index:") and user_id and exchange else None
 
 
 def parse_grid_exchange_member(member: str) -> tuple[str, str] | None:
