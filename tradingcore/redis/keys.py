@@ -125,6 +125,9 @@ def projection_version(kind: str, entity_id: Any) -> str:
 # -- legacy keys (SPEC 6.2) -------------------------------------------------------------------
 
 GRID_LEVELS = 21  # GRID's reader walks levels 0..20
+# The field of the newest GRID code's position hashes (positions:{user}:{exchange}:{symbol}:{side}):
+# a hash holding it is GRID's, even under a key of ours.
+GRID_EXCHANGE_FIELD = "pos"
 
 
 def hyperrsi_position(user_id: str, symbol: str, side: Any) -> str:
@@ -338,6 +341,11 @@ def unified_role(key: str) -> str:
 def order_id_of(key: str) -> str:
     """The order id in a unified ``orders:{id}`` key."""
     return key[len(unified_prefix()) :].removeprefix("orders:")
+
+
+def is_entity_id(text: str) -> bool:
+    """Whether a set member is one of our ids (a UUID): the only members our sets hold."""
+    return _is_uuid(text)
 
 
 def _is_uuid(text: str) -> bool:

@@ -406,7 +406,9 @@ class HashState:
     With ``owner_field`` the hash is shared with a legacy bot: only these fields are ours (and
     ``owner`` is the value of ``owner_field``), the others are left alone. ``names_field`` keeps
     the names of the fields we wrote (HYPERRSI); ``counts`` are running counts the bot keeps too,
-    right when of the same sign (GRID's ``grid_count``); ``adoptable``: the bot's own record of
+    right when of the same sign (GRID's ``grid_count``); ``foreign_field``: a hash holding it is
+    another program's (the newest GRID code's, under one of our unified keys) and is left alone;
+    ``adoptable``: the bot's own record of
     an imported entity, written only once we own it; ``ttl`` seconds of expiry refreshed on each
     write, ``siblings`` created empty with it when the first of them is missing (GRID's levels).
     """
@@ -416,6 +418,7 @@ class HashState:
     owner_field: str = ""
     owner: str = ""
     expire_at: datetime | None = None
+    foreign_field: str = ""
     names_field: str = ""
     counts: frozenset[str] = frozenset()
     adoptable: bool = False
@@ -425,7 +428,8 @@ class HashState:
 
 @dataclass(frozen=True)
 class SetState:
-    """A set with exactly these members (empty: the key must not exist)."""
+    """A set with exactly these members among our ids (empty: none of ours); members that are not
+    ids of ours (the newest GRID code's ``{symbol}:{side}``) are left alone."""
 
     key: str
     members: frozenset[str]
@@ -533,7 +537,8 @@ def user_states(snapshot: UserSnapshot, *, layouts: Layouts, now: datetime) -> U
 def _unified_position_states(snapshot: UserSnapshot, result: UserStates) -> None:
     facts = snapshot.positions
     for position in sorted(facts.open_positions, key=lambda p: (p.created_at, str(p.id))):
-        result.states.append(HashState(_slot_key(position), codec.encode_position(position)))
+        fields = codec.encode_position(position)
+        result.states.append(HashState(_slot_key(position), fields, foreign_field=keys.GRID_EXCHANGE_FIELD))
         result.memberships.append(Membership(keys.positions_active(), str(position.id), True))
     for exchange in snapshot.exchanges:
         mine = [p for p in facts.open_positions if p.exchange == exchange]
@@ -604,7 +609,7 @@ def _grid_state(user_id: str, level: GridLevel) -> HashState:
 def state_ops(state: State) -> list[list[Any]]:
     """Operations that make Redis hold ``state`` (rebuild), leaving legacy bots' data alone."""
     if isinstance(state, SetState):
-        return [["del", state.key]] + [["sadd", state.key, member] for member in sorted(state.members)]
+        return [["sreplace", state.key, sorted(state.members)]]
     if isinstance(state, ListState):
         return _list_state_ops(state)
     if state.owner_field:
@@ -614,7 +619,7 @@ def state_ops(state: State) -> list[list[Any]]:
     expiry = (
         ["pexpireat", state.key, int(state.expire_at.timestamp() * 1000)] if state.expire_at else ["persist", state.key]
     )
-    return [["hreplace", state.key, _flat(state.fields)], expiry]
+    return [["hreplace", state.key, _flat(state.fields), state.foreign_field], expiry]
 
 
 def _shared_hash_ops(state: HashState) -> list[list[Any]]:

@@ -101,12 +101,12 @@ def compare(wanted: UserStates, client: Any) -> list[Drift]:
             pipe.lrange(state.key, 0, -1)
     for membership in wanted.memberships:
         pipe.sismember(membership.key, membership.member)
-    results = pipe.execute() if len(pipe) else []
+    results = pipe.execute(raise_on_error=False) if len(pipe) else []  # a key of another type: its error
     drifts: list[Drift] = []
     for state, actual in zip(wanted.states, results, strict=False):
         drifts.extend(_compare_state(state, actual))
     for membership, present in zip(wanted.memberships, results[len(wanted.states) :], strict=True):
-        drifts.extend(_compare_membership(membership, bool(present)))
+        drifts.extend(_compare_membership(membership, present is True or present == 1))
     return drifts
 
 
@@ -117,13 +117,20 @@ def _compare_membership(membership: Membership, present: bool) -> list[Drift]:
     return [Drift(membership.key, "member", expected, actual)]
 
 
+WRONG_TYPE = "(another type)"
+
+
 def _compare_state(state: State, actual: Any) -> Iterator[Drift]:
-    if isinstance(state, HashState):
+    if isinstance(actual, Exception):
+        if not (isinstance(state, HashState) and state.adoptable):  # else: the bot's record, in its own form
+            yield Drift(state.key, "", type(state).__name__.removesuffix("State").lower(), WRONG_TYPE)
+    elif isinstance(state, HashState):
         yield from _compare_hash(state, actual)
     elif isinstance(state, SetState):
-        for member in sorted(state.members - set(actual)):
+        ours = {member for member in actual if keys.is_entity_id(member)}  # GRID's members: a collision
+        for member in sorted(state.members - ours):
             yield Drift(state.key, "member", member, ABSENT)
-        for member in sorted(set(actual) - state.members):
+        for member in sorted(ours - state.members):
             yield Drift(state.key, "member", ABSENT, member)
     elif state.own:
         yield from _compare_own_items(state, actual)
@@ -134,6 +141,8 @@ def _compare_state(state: State, actual: Any) -> Iterator[Drift]:
 def _compare_hash(state: HashState, actual: dict[str, str]) -> Iterator[Drift]:
     if state.adoptable and actual.get(state.owner_field) != state.owner:
         return  # the bot's own record of an imported entity: the legacy check compares it
+    if state.foreign_field and state.foreign_field in actual:
+        return  # another program's hash under our key: reported as a collision by the stale scan
     expected = dict(state.fields or {})
     if state.owner_field and state.owner:
         expected = {state.owner_field: state.owner, **expected}
@@ -272,7 +281,7 @@ _ROLE_TYPES = {
     "position_hash": "hash",
 }
 _READERS = {
-    "position_hash": lambda pipe, key: pipe.hmget(key, "id", "pos"),
+    "position_hash": lambda pipe, key: pipe.hmget(key, "id", keys.GRID_EXCHANGE_FIELD),
     "history": lambda pipe, key: pipe.lindex(key, 0),
     "slots": lambda pipe, key: pipe.hgetall(key),
     "position_set": lambda pipe, key: pipe.smembers(key),
@@ -334,7 +343,7 @@ def _split_grid_data(key: str, role: str, content: Any) -> tuple[list[Drift], An
     ours goes. Returns (collisions, what is left for the liveness check, None when nothing is)."""
     if role == "position_hash":
         our_id, grid_pos = content
-        if our_id is None and grid_pos is not None:
+        if grid_pos is not None:
             return [Drift(key, COLLISION, _COLLISION_HINT, f"GRID exchange position (pos={grid_pos})")], None
         return [], our_id
     if role != "position_set":

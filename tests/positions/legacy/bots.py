@@ -248,19 +248,26 @@ def get_active_grid(redis: Redis, exchange: str, user_id: str, symbol: str) -> d
 
 
 def get_position_size(redis: Redis, exchange: str, user_id: str, symbol: str) -> float:
-    """The newest GRID get_position_size: ``positions:index:{user}:{exchange}`` members split as
-    ``{symbol}:{side}``, ``pos`` summed from ``positions:{user}:{exchange}:{symbol}:{side}``; an
-    unsplittable member is logged and skipped."""
+    """The newest GRID get_position_size (GRID/database/redis_database.py): when
+    ``positions:index:{user}:{exchange}`` has members, each is split as ``{symbol}:{side}`` (a member
+    that does not split is logged and skipped) and ``pos`` summed from
+    ``positions:{user}:{exchange}:{symbol}:{side}``; only an empty index falls back to the older
+    ``{exchange}:positions:{user}`` JSON list."""
     members = redis.smembers(f"positions:index:{user_id}:{exchange}")
-    total = 0.0
-    for member in members:
-        try:
-            found_symbol, side = member.split(":")
-        except ValueError:
-            continue
-        if found_symbol == symbol:
-            total += float(redis.hgetall(f"positions:{user_id}:{exchange}:{symbol}:{side}").get("pos", 0))
-    return total
+    if members:
+        total = 0.0
+        for member in members:
+            try:
+                found_symbol, side = member.split(":")
+            except ValueError:
+                continue
+            if found_symbol == symbol:
+                total += float(redis.hgetall(f"positions:{user_id}:{exchange}:{symbol}:{side}").get("pos", 0))
+        return total
+    for position in json.loads(redis.get(f"{exchange}:positions:{user_id}") or "[]"):
+        if position.get("instId") == symbol:
+            return float(position.get("pos", 0))
+    return 0.0
 
 
 # -- credentials -------------------------------------------------------------------------------------
