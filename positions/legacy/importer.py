@@ -20,6 +20,7 @@ the report as it is known.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
@@ -58,6 +59,16 @@ class ImportOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     legacy_key: str | None = None
     naive_zone: tzinfo = UTC
+    workers: int = 1
+    worker: int = 0
+
+    def owns(self, key: str) -> bool:
+        """Whether this worker imports ``key``: the users are shared out by a hash of their id, so a
+        user's keys (and so its slots) are all handled by one worker."""
+        if self.workers <= 1:
+            return True
+        user_id = keys.legacy_user_id(key) or ""
+        return zlib.crc32(user_id.encode()) % self.workers == self.worker
 
 
 def _no_progress(count: int) -> None:
@@ -67,7 +78,8 @@ def _no_progress(count: int) -> None:
 def run_import(
     client: Redis, options: ImportOptions, report: ImportReport, progress: Progress = _no_progress
 ) -> ImportReport:
-    """Import what ``options`` selects from the legacy Redis ``client``; returns ``report``.
+    """Import what ``options`` selects from the legacy Redis ``client`` (this worker's share of the
+    users); returns ``report``.
 
     Raises ``RedisError`` (either Redis unreachable) and the database's errors; a record that cannot
     be imported is an ``invalid`` outcome, never an exception.
@@ -87,7 +99,8 @@ def _batches(
     client: Redis, pattern: str, options: ImportOptions, progress: Progress, accept: Callable[[str], bool] | None = None
 ) -> Iterator[list[reading.RawRecord]]:
     """The records under ``pattern`` batch by batch (keys ``accept`` refuses are not even read)."""
-    for batch in reading.batched(reading.scan(client, pattern), options.batch_size):
+    mine = (key for key in reading.scan(client, pattern) if options.owns(key))
+    for batch in reading.batched(mine, options.batch_size):
         progress(len(batch))
         wanted = batch if accept is None else [key for key in batch if accept(key)]
         if wanted:
@@ -211,17 +224,10 @@ def _order_inputs(report: ImportReport, record: reading.RawRecord, options: Impo
         return []
     items = []
     for index, text in enumerate(record.value):
-        source_key = f"{record.key}#{_item_id(text) or index}"
+        source_key = f"{record.key}#{parsing.item_order_id(text) or index}"
         item = _attempt(report, ORDER, source_key, partial(_order_input, source_key, user_id, text, options))
         items += [item] if item is not None else []
     return items
-
-
-def _item_id(text: str) -> str:
-    try:
-        return str(parsing.json_object(text, "item").get("order_id") or "")
-    except Invalid:
-        return ""
 
 
 def _order_input(source_key: str, user_id: str, text: str, options: ImportOptions) -> store.OrderInput:

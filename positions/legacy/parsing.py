@@ -20,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -82,7 +83,10 @@ class LegacyPosition:
     warnings: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
-        return fingerprint({name: value for name, value in asdict(self).items() if name != "warnings"})
+        return fingerprint({name: getattr(self, name) for name in _FINGERPRINTED})
+
+
+_FINGERPRINTED = tuple(item.name for item in dataclass_fields(LegacyPosition) if item.name != "warnings")
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class LegacyOrder:
     updated_at: datetime | None
 
     def fingerprint(self) -> str:
-        return fingerprint(asdict(self))
+        return fingerprint({item.name: getattr(self, item.name) for item in dataclass_fields(self)})
 
 
 @dataclass(frozen=True)
@@ -125,9 +129,9 @@ class LegacyCredentials:
 
 
 def fingerprint(values: Mapping[str, Any]) -> str:
-    """SHA-256 of a canonical JSON of ``values`` (Decimals and datetimes as text)."""
-    text = json.dumps(values, default=str, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of the values in ``values``' order, each as its text (what a record holds, not how
+    a bot spelled it: "10.0" and "10" are the same number)."""
+    return hashlib.sha256("\x1f".join(f"{name}={value}" for name, value in values.items()).encode()).hexdigest()
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -445,6 +449,14 @@ def _position_side(value: Any) -> str:
     """OKX ``posSide``: ``long`` / ``short``; ``net`` (one-way mode) and anything else is none."""
     text = str(value or "").strip().lower()
     return text if text in ("long", "short") else ""
+
+
+def item_order_id(item: Any) -> str:
+    """The ``order_id`` of a HYPERRSI list item; "" for an item that is not a JSON object."""
+    try:
+        return str(json_object(item, "item").get("order_id") or "")
+    except Invalid:
+        return ""
 
 
 def _order_type(value: Any) -> tuple[OrderType, OrderRole, bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from positions.legacy.store import IMPORTED, INVALID, SKIPPED, UNCHANGED, UPDATED, Outcome
 
@@ -18,6 +18,14 @@ RESULTS = (IMPORTED, UPDATED, UNCHANGED, SKIPPED, INVALID)
 SHOWN_INVALID = 20  # invalid records printed with their key (the JSON report lists them all)
 # Display order of the kinds of legacy record.
 KINDS = ("hyperrsi_position", "grid_level", "grid_exchange_total", "hyperrsi_order", "credentials")
+
+
+class EntryWriter(Protocol):
+    """Where a report's entries go as they come."""
+
+    def write(self, entry: dict[str, Any]) -> None: ...
+
+    def finish(self, summary: dict[str, Any]) -> None: ...
 
 
 class JsonEntries:
@@ -29,7 +37,11 @@ class JsonEntries:
         self._first = True
 
     def write(self, entry: dict[str, Any]) -> None:
-        self._file.write(("" if self._first else ",\n") + json.dumps(entry, ensure_ascii=False))
+        self.write_text(json.dumps(entry, ensure_ascii=False))
+
+    def write_text(self, text: str) -> None:
+        """One entry already encoded as JSON."""
+        self._file.write(("" if self._first else ",\n") + text)
         self._first = False
 
     def finish(self, summary: dict[str, Any]) -> None:
@@ -40,7 +52,7 @@ class JsonEntries:
 class ImportReport:
     """Counts of outcomes by kind and result, reasons of the skipped and invalid ones."""
 
-    def __init__(self, *, dry_run: bool = False, entries: JsonEntries | None = None) -> None:
+    def __init__(self, *, dry_run: bool = False, entries: EntryWriter | None = None) -> None:
         self.dry_run = dry_run
         self.counts: Counter[tuple[str, str]] = Counter()
         self.reasons: Counter[tuple[str, str, str]] = Counter()
@@ -80,6 +92,17 @@ class ImportReport:
     def finish(self) -> None:
         if self._entries is not None:
             self._entries.finish(self.summary())
+
+    def state(self) -> tuple[Any, ...]:
+        """What another process's report needs to merge this one (``merge``)."""
+        return self.counts, self.reasons, self.warnings, self.first_invalid
+
+    def merge(self, state: tuple[Any, ...]) -> None:
+        counts, reasons, warnings, first_invalid = state
+        self.counts.update(counts)
+        self.reasons.update(reasons)
+        self.warnings.update(warnings)
+        self.first_invalid = (self.first_invalid + list(first_invalid))[:SHOWN_INVALID]
 
     def table(self) -> list[str]:
         """The final table: one row per kind, a total, then every reason with its count."""

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -31,19 +33,19 @@ from django.utils import timezone
 from orders import events as order_events
 from orders import projection as order_projection
 from orders.models import Order, OrderEvent
-from positions import events
 from positions.legacy.models import LegacyRecord
 from positions.legacy.parsing import LegacyCredentials, LegacyOrder, LegacyPosition
+from positions.legacy.rows import RowWriter
 from positions.models import Position, PositionEvent
 from tradingcore import dto
 from tradingcore.accounts import save_exchange_account
-from tradingcore.db import insert_rows
-from tradingcore.decimals import plain, quantize_precise
-from tradingcore.enums import MarginMode, PositionStatus
+from tradingcore.decimals import plain, quantize, quantize_precise
+from tradingcore.enums import PositionStatus
 from tradingcore.models import OutboxEntry
-from tradingcore.redis import outbox, plan, projector
+from tradingcore.redis import plan, projector
 
 ACTOR = "system:import_legacy_redis"
+IMPORT_EVENT = "imported"  # the event of the import's outbox rows (deleted once projected)
 IMPORTED, UPDATED, UNCHANGED, SKIPPED, INVALID = "imported", "updated", "unchanged", "skipped", "invalid"
 
 
@@ -83,13 +85,15 @@ class OrderInput:
 class _Write:
     """The rows and projection changes of one batch, written together."""
 
-    new: list[Any]
-    records: list[LegacyRecord]
-    changes: list[plan.Change]
+    rows: RowWriter = field(default_factory=RowWriter)
+    changed_records: list[LegacyRecord] = field(default_factory=list)
+    changes: list[plan.Change] = field(default_factory=list)
 
-    @classmethod
-    def empty(cls) -> _Write:
-        return cls([], [], [])
+    def commit(self) -> None:
+        """Write the collected rows (inside the caller's transaction)."""
+        self.rows.write()
+        for record in self.changed_records:
+            record.save()
 
 
 def _slot(value: LegacyPosition) -> tuple[str, str, str, str, int | None]:
@@ -114,18 +118,29 @@ def store_positions(items: Sequence[PositionInput], *, dry_run: bool) -> list[Ou
 
 
 def _records(source_keys: list[str], related: str) -> dict[str, LegacyRecord]:
+    """The ledger rows of these keys, with what deciding needs of their entity (its state, not its data)."""
     rows = LegacyRecord.objects.filter(source_key__in=source_keys).select_related(related)
-    return {row.source_key: row for row in rows}
+    entity = ("position__status", "position__version") if related == "position" else ("order__status",)
+    return {row.source_key: row for row in rows.only(*_RECORD_FIELDS, *entity)}
 
 
-def _open_positions(items: Sequence[PositionInput]) -> dict[tuple[Any, ...], Position]:
+_RECORD_FIELDS = ("source_key", "kind", "user_id", "exchange", "position", "order", "fingerprint", "entity_version")
+
+
+# (user, exchange, symbol, side, grid level) -> (id, the legacy key it was imported from, if any)
+Occupants = dict[tuple[Any, ...], tuple[Any, str]]
+
+
+def _open_positions(items: Sequence[PositionInput]) -> Occupants:
     users = {item.value.user_id for item in items}
-    rows = Position.objects.filter(status=PositionStatus.OPEN, user_id__in=users)
-    return {(row.user_id, row.exchange, row.symbol, row.side, row.grid_level): row for row in rows}
+    rows = Position.objects.filter(status=PositionStatus.OPEN, user_id__in=users).values_list(
+        "user_id", "exchange", "symbol", "side", "grid_level", "pk", "metadata"
+    )
+    return {tuple(row[:5]): (row[5], ((row[6] or {}).get("legacy") or {}).get("key", "")) for row in rows}
 
 
 def _decide_positions(
-    items: Sequence[PositionInput], records: dict[str, LegacyRecord], occupants: dict[tuple[Any, ...], Position]
+    items: Sequence[PositionInput], records: dict[str, LegacyRecord], occupants: Occupants
 ) -> tuple[list[Outcome], list[tuple[PositionInput, str]]]:
     outcomes: list[Outcome] = []
     chosen: list[tuple[PositionInput, str]] = []
@@ -140,10 +155,7 @@ def _decide_positions(
 
 
 def _decide_position(
-    item: PositionInput,
-    record: LegacyRecord | None,
-    occupants: dict[tuple[Any, ...], Position],
-    taken: dict[tuple[Any, ...], str],
+    item: PositionInput, record: LegacyRecord | None, occupants: Occupants, taken: dict[tuple[Any, ...], str]
 ) -> Outcome:
     found = _against_record(item, record)
     if found is not None:
@@ -154,11 +166,11 @@ def _decide_position(
     occupant = occupants.get(slot)
     if occupant is None:
         return Outcome(item.kind, item.source_key, IMPORTED)
-    other = (occupant.metadata or {}).get("legacy", {}).get("key")
-    if other:
-        return Outcome(item.kind, item.source_key, SKIPPED, "same_slot", f"position {occupant.pk} from {other}")
-    detail = f"open position {occupant.pk} in this slot was not imported from this key"
-    return Outcome(item.kind, item.source_key, INVALID, "slot_taken", detail, str(occupant.pk))
+    occupant_id, other_key = occupant
+    if other_key:
+        return Outcome(item.kind, item.source_key, SKIPPED, "same_slot", f"position {occupant_id} from {other_key}")
+    detail = f"open position {occupant_id} in this slot was not imported from this key"
+    return Outcome(item.kind, item.source_key, INVALID, "slot_taken", detail, str(occupant_id))
 
 
 def _against_record(item: PositionInput, record: LegacyRecord | None) -> Outcome | None:
@@ -178,58 +190,57 @@ def _against_record(item: PositionInput, record: LegacyRecord | None) -> Outcome
 
 
 def _write_in_one_go(fill: Callable[[_Write], None]) -> None:
-    write = _Write.empty()
+    write = _Write()
     with transaction.atomic():
         fill(write)
-    project_unified(write.changes, [row for row in write.new if isinstance(row, OutboxEntry)])
+        write.commit()
+    project_unified(write.changes)
 
 
 def _write_positions(chosen: list[tuple[PositionInput, str]], records: dict[str, LegacyRecord], write: _Write) -> None:
+    now = timezone.now()
     for item, result in chosen:
         if result == IMPORTED:
-            _add_new_position(item, records.get(item.source_key), write)
+            _add_new_position(item, records.get(item.source_key), write, now)
         else:
-            _update_position(item, records[item.source_key], write)
-    rows = [row for kind in (Position, PositionEvent, OutboxEntry) for row in write.new if type(row) is kind]
-    insert_rows(rows)
-    _save_records(write.records)
+            _update_position(item, records[item.source_key], write, now)
 
 
-def _add_new_position(item: PositionInput, record: LegacyRecord | None, write: _Write) -> None:
-    position = new_position(item)
-    change = _position_change(position)
-    write.new += [position, _imported_event(position, item), *outbox.entries([change])]
-    write.changes.append(change)
-    write.records.append(_record_for(item.source_key, item.kind, item.value, record, position=position))
+def _add_new_position(item: PositionInput, record: LegacyRecord | None, write: _Write, now: datetime) -> None:
+    value = position_value(item, uuid.uuid4(), created_at=item.value.opened_at or now, updated_at=now)
+    row = value.row_fields() | {"entry_price_precise": quantize_precise(value.entry_price), "version": 1}
+    row["unrealized_pnl"] = quantize(value.pnl_info.unrealized_pnl)
+    write.rows.add(Position, row)
+    _add_change(write, item, value, now, "position.opened")
+    if record is None:
+        write.rows.add(LegacyRecord, _new_record_row(item.source_key, item.kind, item.value, now, position_id=value.id))
+    else:  # the record's earlier position closed here: the record now stands for this one
+        _repoint(record, item.value, now, position_id=value.id, version=1)
+        write.changed_records.append(record)
 
 
-def new_position(item: PositionInput) -> Position:
-    """The unsaved row of an imported position (validated by the parser's rules and the database's)."""
-    value, now = item.value, timezone.now()
-    position = Position(
-        user_id=value.user_id, exchange=value.exchange, symbol=value.symbol, side=value.side, size=value.size,
-        entry_price=value.entry_price, entry_price_precise=quantize_precise(value.entry_price),
-        leverage=value.leverage, margin_mode=MarginMode(value.margin_mode), grid_level=value.grid_level,
-        created_at=value.opened_at or now, updated_at=now,
-    )  # fmt: skip
-    _apply_legacy_values(position, item)
-    return position
-
-
-def _apply_legacy_values(position: Position, item: PositionInput) -> None:
-    """What a legacy record may set on a position, first import or update."""
+def position_value(
+    item: PositionInput, position_id: uuid.UUID, *, created_at: datetime, updated_at: datetime
+) -> dto.Position:
+    """The imported position as the services' DTO: what its row holds and what is projected."""
     value = item.value
-    position.size, position.entry_price = value.size, value.entry_price
-    position.entry_price_precise = quantize_precise(value.entry_price)
-    position.leverage, position.contract_size = value.leverage, value.contract_size
-    position.current_price, position.liquidation_price = value.mark_price, value.liquidation_price
-    position.unrealized_pnl, position.realized_pnl = value.unrealized_pnl, value.realized_pnl
-    position.stop_loss_price = value.stop_loss_price
-    position.take_profit_price = value.take_profit_levels[0] if value.take_profit_levels else None
-    position.metadata = {**(position.metadata or {}), **_legacy_metadata(item)}
+    return dto.Position(
+        id=position_id, user_id=value.user_id, exchange=value.exchange, symbol=value.symbol, side=value.side,
+        size=value.size, entry_price=value.entry_price, current_price=value.mark_price, leverage=value.leverage,
+        stop_loss_price=value.stop_loss_price, liquidation_price=value.liquidation_price,
+        take_profit_price=value.take_profit_levels[0] if value.take_profit_levels else None,
+        margin_mode=value.margin_mode, contract_size=value.contract_size, grid_level=value.grid_level,
+        metadata=legacy_metadata(item), created_at=created_at, updated_at=updated_at,
+        pnl_info=dto.pnl_info_for(
+            side=value.side, size=value.size, entry_price=value.entry_price, leverage=value.leverage,
+            mark=value.mark_price, realized_pnl=value.realized_pnl, unrealized_pnl=value.unrealized_pnl,
+        ),
+    )  # fmt: skip
 
 
-def _legacy_metadata(item: PositionInput) -> dict[str, Any]:
+def legacy_metadata(item: PositionInput) -> dict[str, Any]:
+    """What the position's metadata keeps of its legacy record: where it came from (which marks it
+    imported: ``plan.is_imported``), every take-profit level, GRID's running count."""
     value = item.value
     metadata: dict[str, Any] = {"legacy": {"source": item.source, "key": item.source_key}}
     if len(value.take_profit_levels) > 1:
@@ -239,58 +250,59 @@ def _legacy_metadata(item: PositionInput) -> dict[str, Any]:
     return metadata
 
 
-def _imported_event(position: Position, item: PositionInput) -> PositionEvent:
-    value = item.value
-    return events.position_imported(
-        position, ACTOR, source_key=item.source_key, source=item.source, contracts=value.contracts,
-        contract_size=value.contract_size, size=value.size, entry_price=value.entry_price, leverage=value.leverage,
-        warnings=list(value.warnings),
-    )  # fmt: skip
+def _add_change(write: _Write, item: PositionInput, value: dto.Position, now: datetime, event: str) -> None:
+    """The imported event, the outbox row and the projection change of a new or updated position."""
+    legacy = item.value
+    parameters = {"source_key": item.source_key, "source": item.source, "contracts": plain(legacy.contracts),
+                  "contract_size": plain(legacy.contract_size), "size": plain(legacy.size),
+                  "entry_price": plain(legacy.entry_price), "leverage": legacy.leverage,
+                  "warnings": list(legacy.warnings)}  # fmt: skip
+    write.rows.add(PositionEvent, {"position_id": value.id, "type": PositionEvent.Type.IMPORTED, "actor": ACTOR,
+                                   "parameters": parameters, "created_at": now})  # fmt: skip
+    write.rows.add(OutboxEntry, _outbox_row("position", value.id, value.user_id, now))
+    write.changes.append(plan.PositionChange(position=value, version=1, event=event))
 
 
-def _position_change(position: Position) -> plan.PositionChange:
-    # The unified layout needs nothing but the row (no successor, no GRID totals: the import
-    # never writes the legacy layouts).
-    return plan.PositionChange(position=dto.Position.from_row(position), version=position.version, event="imported")
+def _outbox_row(kind: str, object_id: Any, user_id: str, now: datetime) -> dict[str, Any]:
+    return {"kind": kind, "object_id": object_id, "user_id": user_id, "event": IMPORT_EVENT, "payload": {},
+            "attempts": 0, "last_error": "", "created_at": now}  # fmt: skip
 
 
-def _update_position(item: PositionInput, record: LegacyRecord, write: _Write) -> None:
+def _update_position(item: PositionInput, record: LegacyRecord, write: _Write, now: datetime) -> None:
     assert record.position_id is not None  # an update is decided only for a record with its position
     position = Position.objects.select_for_update().get(pk=record.position_id)
     if position.version != record.entity_version:
         return  # changed through the service meanwhile
-    _apply_legacy_values(position, item)
+    value = position_value(item, position.pk, created_at=position.created_at, updated_at=now)
+    for name, column_value in value.row_fields().items():
+        setattr(position, name, column_value)
+    position.metadata = {**(position.metadata or {}), **value.metadata}
+    position.entry_price_precise = quantize_precise(value.entry_price)
+    position.unrealized_pnl = quantize(value.pnl_info.unrealized_pnl)
     position.version += 1
-    position.updated_at = timezone.now()
     position.save()
-    change = _position_change(position)
-    write.new += [_imported_event(position, item), *outbox.entries([change])]
-    write.changes.append(change)
-    write.records.append(_record_for(item.source_key, item.kind, item.value, record, position=position))
+    _add_change(write, item, dto.Position.from_row(position), now, "position.updated")
+    write.changes[-1] = replace_version(write.changes[-1], position.version)
+    _repoint(record, item.value, now, position_id=position.pk, version=position.version)
+    write.changed_records.append(record)
 
 
-def _record_for(
-    source_key: str,
-    kind: str,
-    value: LegacyPosition | LegacyOrder,
-    record: LegacyRecord | None,
-    *,
-    position: Position | None = None,
-    order: Order | None = None,
-) -> LegacyRecord:
-    record = record or LegacyRecord(source_key=source_key, kind=kind, user_id=value.user_id, exchange=value.exchange)
-    record.position, record.order = position, order
-    record.fingerprint = value.fingerprint()
-    record.entity_version = position.version if position is not None else (order.version if order else 1)
-    record.updated_at = timezone.now()
-    return record
+def replace_version(change: plan.Change, version: int) -> plan.Change:
+    assert isinstance(change, plan.PositionChange)
+    return plan.PositionChange(position=change.position, version=version, event=change.event)
 
 
-def _save_records(records: list[LegacyRecord]) -> None:
-    existing = [record for record in records if record.pk is not None]
-    insert_rows([record for record in records if record.pk is None])
-    for record in existing:
-        record.save()
+def _new_record_row(
+    source_key: str, kind: str, value: LegacyPosition | LegacyOrder, now: datetime, **entity: Any
+) -> dict[str, Any]:
+    return {"source_key": source_key, "kind": kind, "user_id": value.user_id, "exchange": value.exchange,
+            "fingerprint": value.fingerprint(), "entity_version": 1, "seen_fingerprint": "", "imported_at": now,
+            "updated_at": now, "position_id": None, "order_id": None, **entity}  # fmt: skip
+
+
+def _repoint(record: LegacyRecord, value: LegacyPosition, now: datetime, *, position_id: Any, version: int) -> None:
+    record.position_id, record.fingerprint = position_id, value.fingerprint()
+    record.entity_version, record.updated_at = version, now
 
 
 def _one_position(item: PositionInput, outcome: Outcome, records: dict[str, LegacyRecord]) -> Outcome:
@@ -320,7 +332,7 @@ def store_orders(items: Sequence[OrderInput], *, dry_run: bool) -> list[Outcome]
             chosen.append(item)
             known[(item.value.exchange, item.value.exchange_order_id)] = item.source_key
     if chosen and not dry_run:
-        _write_in_one_go(lambda write: _write_orders(chosen, records, write))
+        _write_in_one_go(lambda write: _write_orders(chosen, write))
     return outcomes
 
 
@@ -343,18 +355,17 @@ def _decide_order(item: OrderInput, record: LegacyRecord | None, known: dict[tup
     return Outcome(kind, key, IMPORTED)
 
 
-def _write_orders(chosen: list[OrderInput], records: dict[str, LegacyRecord], write: _Write) -> None:
+def _write_orders(chosen: list[OrderInput], write: _Write) -> None:
+    now = timezone.now()
     for item in chosen:
         order = new_order(item)
-        change = order_projection.change(order, "imported")
         event = order_events.order_reconciled(order, ACTOR, action="imported", source_key=item.source_key)
-        write.new += [order, event, *outbox.entries([change])]
-        write.changes.append(change)
+        write.rows.add(Order, _instance_values(order))
+        write.rows.add(OrderEvent, _instance_values(event))
+        write.rows.add(OutboxEntry, _outbox_row("order", order.pk, order.user_id, now))
+        write.changes.append(order_projection.change(order, "order.created"))
         kind = LegacyRecord.Kind.HYPERRSI_ORDER.value
-        write.records.append(_record_for(item.source_key, kind, item.value, records.get(item.source_key), order=order))
-    rows = [row for kind in (Order, OrderEvent, OutboxEntry) for row in write.new if type(row) is kind]
-    insert_rows(rows)
-    _save_records(write.records)
+        write.rows.add(LegacyRecord, _new_record_row(item.source_key, kind, item.value, now, order_id=order.pk))
 
 
 def new_order(item: OrderInput) -> Order:
@@ -371,6 +382,12 @@ def new_order(item: OrderInput) -> Order:
         filled_at=updated if value.status == "filled" else None,
         metadata={"legacy": {"source": "hyperrsi", "key": item.source_key}, "legacy_item": item.item},
     )  # fmt: skip
+
+
+def _instance_values(instance: Any) -> dict[str, Any]:
+    """The column values of an unsaved model instance (its auto-incremented key left to the database)."""
+    fields = [field for field in instance._meta.concrete_fields if not (field.primary_key and field.db_returning)]
+    return {field.attname: getattr(instance, field.attname) for field in fields}
 
 
 # -- credentials ---------------------------------------------------------------------------------------
@@ -407,9 +424,10 @@ def store_credentials(source_key: str, layout: str, value: LegacyCredentials, *,
 # -- projection ----------------------------------------------------------------------------------------
 
 
-def project_unified(changes: Iterable[plan.Change], entries: Sequence[OutboxEntry]) -> None:
+def project_unified(changes: Iterable[plan.Change]) -> None:
     """Project committed import changes to the unified keys only (one MULTI/EXEC), then delete their
     outbox rows. Raises ``RedisError`` (the rows stay for the drain)."""
+    changes = list(changes)
     layouts = plan.Layouts(unified=bool(settings.TRADING_UNIFIED_WRITE), hyperrsi=False, grid=False)
     now = timezone.now()
     blocks = [
@@ -419,4 +437,5 @@ def project_unified(changes: Iterable[plan.Change], entries: Sequence[OutboxEntr
         for change in changes
     ]
     projector.apply_blocks([block for block in blocks if block.ops])
-    outbox.delete_entries([entry.pk for entry in entries])
+    ids = [change.position.id if isinstance(change, plan.PositionChange) else change.order.id for change in changes]
+    OutboxEntry.objects.filter(event=IMPORT_EVENT, object_id__in=ids).delete()

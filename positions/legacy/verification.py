@@ -98,15 +98,8 @@ def _content(source_key: str, kinds: dict[str, str], values: dict[str, Any]) -> 
     if kind == "hash":  # a level of GRID's older single hash
         return parsing.split_grid_levels(value).get(int(item)) if item.isdigit() else None
     if kind == "list":  # an order of a HYPERRSI list
-        return next((text for text in value if _item_order_id(text) == item), None)
+        return next((text for text in value if parsing.item_order_id(text) == item), None)
     return None
-
-
-def _item_order_id(text: str) -> str:
-    try:
-        return str(parsing.json_object(text, "item").get("order_id") or "")
-    except Invalid:
-        return ""
 
 
 # -- reading the legacy position -------------------------------------------------------------------------

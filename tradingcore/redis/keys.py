@@ -285,6 +285,17 @@ def parse_grid_user_key(key: str) -> LegacyKey | None:
     return LegacyKey("grid_user", user_id, exchange=exchange)
 
 
+def legacy_user_id(key: str) -> str | None:
+    """The user a legacy key belongs to (``user:{id}:...``, ``{exchange}:user:{id}...``,
+    ``positions:index:{id}:{exchange}``), or None."""
+    if key.startswith("user:"):
+        return key[len("user:") :].partition(":")[0] or None
+    if key.startswith("positions:index:"):
+        return key[len("positions:index:") :].rpartition(":")[0] or None
+    _, found, rest = key.partition(":user:")
+    return (rest.partition(":")[0] or None) if found else None
+
+
 def parse_index_key(key: str) -> tuple[str, str] | None:
     """(user id, exchange) of an unprefixed ``positions:index:{user}:{exchange}`` key, or None."""
     user_id, _, exchange = key.removeprefix("positions:index:").rpartition(":")

@@ -248,9 +248,10 @@ def position_block(change: PositionChange, *, layouts: Layouts, outbox_id: int |
     position = change.position
     block = Block(keys.projection_version("position", position.id), change.version)
     if layouts.unified:
-        block.ops += _unified_position_ops(position)
+        fields = codec.encode_position(position)  # once: the hash and the stream entry carry the same fields
+        block.ops += _unified_position_ops(position, fields)
         name = position_event_name(change.event, position.status)
-        block.ops.append(_stream_op("position", position.user_id, name, codec.encode_position(position), outbox_id))
+        block.ops.append(_stream_op("position", position.user_id, name, fields, outbox_id))
     if layouts.hyperrsi and position.grid_level is None:
         block.ops += _hyperrsi_position_ops(position, change.hyperrsi_successor)
     if layouts.grid and position.grid_level is not None:
@@ -258,13 +259,13 @@ def position_block(change: PositionChange, *, layouts: Layouts, outbox_id: int |
     return block
 
 
-def _unified_position_ops(position: dto.Position) -> list[list[Any]]:
+def _unified_position_ops(position: dto.Position, fields: dict[str, str]) -> list[list[Any]]:
     pid, user_id, exchange = str(position.id), position.user_id, position.exchange
     slot = _slot_key(position)
     index, slots = keys.position_index(user_id, exchange), keys.position_slots(user_id, exchange)
     if is_open(position):
         return [
-            ["hclaim", slot, "id", pid, _flat(codec.encode_position(position)), []],
+            ["hclaim", slot, "id", pid, _flat(fields), []],
             ["sadd", index, pid],
             ["sadd", keys.positions_active(), pid],
             ["hsetfield", slots, pid, slot],

@@ -86,7 +86,8 @@ def test_hyperrsi_details_survive_the_import(redis_client: Any) -> None:
     assert (btc.take_profit_price, btc.stop_loss_price, btc.current_price) == (D("46000"), D("44000"), D("45200"))
     assert btc.metadata["tp_prices"] == ["46000", "47000", "48000.5"]
     assert btc.metadata["legacy"] == {"source": "hyperrsi", "key": "user:101:position:BTC-USDT-SWAP:long"}
-    assert (btc.contract_size, btc.unrealized_pnl, btc.liquidation_price) == (D("0.01"), D("9.12"), None)
+    # the unrealized PnL at the legacy mark, as the service computes it: 0.12 x (45200 - 45123.4)
+    assert (btc.contract_size, btc.unrealized_pnl, btc.liquidation_price) == (D("0.01"), D("9.192"), None)
     eth = Position.objects.get(user_id="101", symbol="ETH-USDT-SWAP")
     assert eth.liquidation_price == D("3500.5")
     sol = Position.objects.get(user_id="102")
@@ -296,3 +297,20 @@ def test_encrypted_credentials_without_the_legacy_key_are_invalid(redis_client: 
 
     assert "no_legacy_key" in output
     assert set(ExchangeAccount.objects.values_list("user_id", flat=True)) == {"101"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_share_the_users_out_and_report_the_same(redis_client: Any, tmp_path: Path) -> None:
+    write_legacy_redis(redis_client)
+    path = tmp_path / "report.json"
+
+    output, status = run_import("--workers", "3", "--report", str(path))
+
+    assert slots() == EXPECTED_POSITIONS
+    assert row(output, "hyperrsi_position") == [4, 0, 0, 3, 2]
+    assert row(output, "grid_level") == [4, 0, 0, 1 + 20, 3]
+    assert status == 1
+    report = json.loads(path.read_text())
+    assert len(report["entries"]) == sum(sum(counts.values()) for counts in report["summary"]["by_kind"].values())
+    again, _ = run_import("--workers", "3")
+    assert row(again, "hyperrsi_position")[:3] == [0, 0, 4]

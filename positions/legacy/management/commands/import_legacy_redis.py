@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from tqdm import tqdm
 
 from positions.legacy.importer import DEFAULT_BATCH_SIZE, STEPS, ImportOptions, Progress, run_import
+from positions.legacy.parallel import WorkerFailed, run_parallel
 from positions.legacy.report import ImportReport, JsonEntries
 from tradingcore.redis.projector import redis_client
 
@@ -40,28 +41,44 @@ class Command(BaseCommand):
         parser.add_argument(
             "--naive-timezone", default="UTC", help="zone of the bots' timestamps without an offset (e.g. Asia/Seoul)"
         )
+        parser.add_argument("--workers", type=int, default=1, help="processes, each on a share of the users")
 
     def handle(self, *args: Any, **options: Any) -> None:
         import_options = self._options(options)
-        source = redis.Redis.from_url(options["source_url"], decode_responses=True) if options["source_url"] else None
         entries = JsonEntries(options["report_path"]) if options["report_path"] else None
         report = ImportReport(dry_run=import_options.dry_run, entries=entries)
         try:
             with self._progress() as progress:
-                run_import(source or redis_client(), import_options, report, progress)
+                self._run(options["source_url"], import_options, report, entries, progress)
         except RedisError as exc:
             raise CommandError(f"Redis unreachable: {exc}", returncode=2) from exc
+        except WorkerFailed as exc:
+            raise CommandError(f"import failed: {exc}", returncode=2 if exc.redis_down else 1) from exc
         finally:
             report.finish()
         self._print(report)
+
+    def _run(
+        self,
+        source_url: str | None,
+        options: ImportOptions,
+        report: ImportReport,
+        entries: JsonEntries | None,
+        progress: Progress,
+    ) -> None:
+        if options.workers > 1:
+            run_parallel(source_url, options, report, entries, progress)
+            return
+        source = redis.Redis.from_url(source_url, decode_responses=True) if source_url else redis_client()
+        run_import(source, options, report, progress)
 
     def _options(self, options: dict[str, Any]) -> ImportOptions:
         try:
             zone = ZoneInfo(options["naive_timezone"])
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise CommandError(f"unknown time zone {options['naive_timezone']!r}") from exc
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
+        if options["batch_size"] < 1 or options["workers"] < 1:
+            raise CommandError("--batch-size and --workers must be at least 1")
         return ImportOptions(
             only=options["only"],
             user_id=options["user_id"],
@@ -69,6 +86,7 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             legacy_key=options["legacy_key"] or settings.TRADING_LEGACY_ENCRYPTION_KEY,
             naive_zone=zone,
+            workers=options["workers"],
         )
 
     @contextmanager
