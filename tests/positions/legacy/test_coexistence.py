@@ -56,6 +56,7 @@ def verify_clean(user_id: str = USER) -> str:
 
 
 def test_the_bots_fields_survive_our_projections_and_ours_theirs(redis_client: Any) -> None:
+    """HYPERRSI TPSLOrderCreator._create_tp_sl_orders and OKXPositionFetcher.fetch_okx_position add their fields."""
     position = make_position(stop_loss_price=D("44000"), take_profit_price=D("46000"))
     project_position(position.pk)
     redis_client.hset(HASH, mapping=BOT_FIELDS)  # the bot adds its own fields between our writes
@@ -68,6 +69,7 @@ def test_the_bots_fields_survive_our_projections_and_ours_theirs(redis_client: A
 
 
 def test_we_remove_only_fields_we_wrote(redis_client: Any) -> None:
+    """HYPERRSI TPSLOrderCreator._create_tp_sl_orders writes sl_price of its own."""
     position = make_position(stop_loss_price=D("44000"))
     project_position(position.pk)
     redis_client.hset(HASH, mapping=BOT_FIELDS)
@@ -83,6 +85,7 @@ def test_we_remove_only_fields_we_wrote(redis_client: Any) -> None:
 
 
 def test_the_hash_is_deleted_when_the_position_closes(redis_client: Any) -> None:
+    """As HYPERRSI's own OKXPositionFetcher.fetch_okx_position deletes a closed position's hash."""
     position = make_position()
     project_position(position.pk)
     redis_client.hset(HASH, mapping=BOT_FIELDS)
@@ -94,6 +97,7 @@ def test_the_hash_is_deleted_when_the_position_closes(redis_client: Any) -> None
 
 
 def test_hyperrsi_readers_decode_our_hash_with_their_expectations(redis_client: Any) -> None:
+    """HYPERRSI PositionManager.open_position's notification reader; OKXPositionFetcher.fetch_okx_position's formats."""
     position = make_position(take_profit_price=D("46000"), stop_loss_price=D("44000.5"),
                              metadata={"tp_prices": ["46000", "47000", "48000.5"]})  # fmt: skip
     project_position(position.pk)
@@ -111,6 +115,7 @@ def test_hyperrsi_readers_decode_our_hash_with_their_expectations(redis_client: 
 
 
 def test_imported_records_stay_the_bots_until_a_change_through_the_service(redis_client: Any) -> None:
+    """The bots' records (OKXPositionFetcher.fetch_okx_position) after import_legacy_redis and rebuild_redis."""
     write_hyperrsi_positions(redis_client)
     with pytest.raises(CommandError):  # the fixtures hold two invalid records besides
         call_command("import_legacy_redis", "--only", "hyperrsi", stdout=io.StringIO())
@@ -167,6 +172,7 @@ def our_orders() -> dict[str, Any]:
 
 
 def test_our_items_and_the_bots_survive_each_others_writes(redis_client: Any) -> None:
+    """HYPERRSI store_order_in_redis pushes its items; OrderManager.monitor_orders rewrites the whole list."""
     open_key, closed_key = keys.hyperrsi_open_orders(USER), keys.hyperrsi_closed_orders(USER)
     for n in (1, 2):
         bots.store_order_in_redis(redis_client, USER, {"order_id": f"bot-{n}", "symbol": SYMBOL, "side": "buy",
@@ -197,6 +203,7 @@ def test_our_items_and_the_bots_survive_each_others_writes(redis_client: Any) ->
 
 
 def test_an_order_the_monitor_moved_is_not_listed_twice(redis_client: Any) -> None:
+    """HYPERRSI OrderManager.monitor_orders moves an ended item to closed_orders before we do."""
     limit = our_orders()["limit"]
     project_order(limit.pk)
     bots.monitor_orders(
@@ -213,6 +220,7 @@ def test_an_order_the_monitor_moved_is_not_listed_twice(redis_client: Any) -> No
 
 
 def test_algo_take_profits_are_not_listed_because_the_monitor_would_lose_them(redis_client: Any) -> None:
+    """HYPERRSI OrderManager.monitor_orders looks every item but a stop_loss one up as a plain order."""
     take_profit = our_orders()["take_profit"]
     project_order(take_profit.pk)
 
@@ -229,6 +237,7 @@ def test_algo_take_profits_are_not_listed_because_the_monitor_would_lose_them(re
 
 
 def test_hyperrsi_readers_decode_our_items_with_their_expectations(redis_client: Any) -> None:
+    """The fields HYPERRSI store_order_in_redis writes and OrderManager.monitor_orders reads."""
     for order in our_orders().values():
         project_order(order.pk)
 
@@ -248,6 +257,7 @@ def test_hyperrsi_readers_decode_our_items_with_their_expectations(redis_client:
 
 
 def test_a_grid_symbol_appears_with_all_21_levels_and_their_expiry(redis_client: Any) -> None:
+    """GRID get_active_grid returns nothing without level 0; update_active_grid sets a 7-day expiry."""
     level = make_position(grid_level=5, size=D("0.2"))
 
     project_position(level.pk)
@@ -260,6 +270,7 @@ def test_a_grid_symbol_appears_with_all_21_levels_and_their_expiry(redis_client:
 
 
 def test_grids_running_count_is_never_overwritten_and_its_reader_decodes_our_fields(redis_client: Any) -> None:
+    """GRID update_active_grid adds to grid_count atomically; get_active_grid json-decodes every field."""
     long_level = make_position(grid_level=5, size=D("0.2"))
     short_level = make_position(grid_level=6, side="short")
     for position in (long_level, short_level):
@@ -278,6 +289,7 @@ def test_grids_running_count_is_never_overwritten_and_its_reader_decodes_our_fie
 
 
 def test_a_count_of_the_wrong_sign_is_replaced_and_a_closed_level_is_emptied(redis_client: Any) -> None:
+    """GRID update_active_grid's empty level: 0.0 entry and size (read by get_active_grid)."""
     level = make_position(grid_level=5)
     bots.update_active_grid(redis_client, "okx", USER, SYMBOL, 5, grid_count=-1)  # left by an old short
     project_position(level.pk)
@@ -294,6 +306,7 @@ def test_a_count_of_the_wrong_sign_is_replaced_and_a_closed_level_is_emptied(red
 
 
 def test_unprefixed_unified_keys_make_the_newest_grid_code_read_zero(redis_client: Any) -> None:
+    """The newest GRID get_position_size splits positions:index members as {symbol}:{side}."""
     redis_client.set("okx:positions:user-1", json.dumps([{"instId": SYMBOL, "pos": "3"}]))  # GRID's older list
     assert bots.get_position_size(redis_client, "okx", USER, SYMBOL) == 3.0
 
@@ -303,6 +316,7 @@ def test_unprefixed_unified_keys_make_the_newest_grid_code_read_zero(redis_clien
 
 
 def test_with_a_prefix_the_newest_grid_code_reads_its_own_keys(redis_client: Any, settings: Any) -> None:
+    """The newest GRID get_position_size, with TRADING_UNIFIED_KEY_PREFIX set."""
     settings.TRADING_UNIFIED_KEY_PREFIX = "tc:"
     redis_client.set("okx:positions:user-1", json.dumps([{"instId": SYMBOL, "pos": "3"}]))
     position = make_position()
@@ -316,6 +330,7 @@ def test_with_a_prefix_the_newest_grid_code_reads_its_own_keys(redis_client: Any
 
 
 def test_verify_reports_the_collision_and_never_removes_grids_data(redis_client: Any) -> None:
+    """The newest GRID layout (read by get_position_size) under our unified keys."""
     project_position(make_position(symbol="ETH-USDT-SWAP", contract_size=D("0.1")).pk)
     redis_client.sadd(keys.grid_exchange_index(USER, "okx"), f"{SYMBOL}:long")
     redis_client.hset(
