@@ -4,8 +4,10 @@
   mean in our units, tolerating every quirk the bots left behind;
 - ``reading``: streaming SCAN and pipelined reads of a legacy Redis, batch by batch;
 - ``store``: the one place that turns parsed records into rows (positions, orders, accounts) with
-  their events, outbox rows and ``LegacyRecord`` (the idempotency ledger);
+  their events, outbox rows and ``LegacyRecord`` (the idempotency ledger); ``rows`` writes them
+  (COPY);
 - ``importer``: ``import_legacy_redis`` (what is scanned, in which order, with which options);
+  ``parallel`` runs it in several processes;
 - ``report``: the counts by kind and result, the streamed JSON report, the final table;
 - ``verification``: the legacy key, the unified key and the database agree on each migrated entity;
 - ``cleanup``: ``cleanup_legacy_keys``, the last phase.
