@@ -53,3 +53,8 @@ def position_mark_refreshed(position: Position, actor: str, *, mark: Decimal) ->
 
 def position_reconciled(position: Position, actor: str, **parameters: Any) -> PositionEvent:
     return _event(position, T.RECONCILED, actor, **parameters)
+
+
+def position_imported(position: Position, actor: str, **parameters: Any) -> PositionEvent:
+    """The position was read from a legacy Redis record (``source_key`` names it)."""
+    return _event(position, T.IMPORTED, actor, **parameters)
