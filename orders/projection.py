@@ -20,10 +20,12 @@ from tradingcore.redis import keys, plan, sources
 
 _LIVE = [status.value for status in LIVE_ORDER_STATUSES]
 _TERMINAL = [status.value for status in TERMINAL_ORDER_STATUSES]
-# The SQL form of ``plan.hyperrsi_listed`` (tests/orders/test_projection.py holds them together).
-HYPERRSI_LISTED = Q(grid_level__isnull=True) & (
-    Q(order_type__in=[OrderType.LIMIT, OrderType.TAKE_PROFIT])
-    | Q(order_type=OrderType.TRIGGER, reduce_only=True, role=OrderRole.TAKE_PROFIT)
+# The SQL form of ``plan.hyperrsi_listed`` (tests/orders/test_hyperrsi_listing.py holds them together).
+_TRIGGERED = [member.value for member in OrderType if member.is_triggered]
+HYPERRSI_LISTED = (
+    Q(grid_level__isnull=True)
+    & ~Q(metadata__has_key="legacy")
+    & (~Q(order_type__in=_TRIGGERED) | Q(order_type=OrderType.STOP_LOSS) | Q(role=OrderRole.STOP_LOSS))
 )
 
 

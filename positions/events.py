@@ -63,3 +63,8 @@ def position_leverage_changed(position: Position, actor: str, *, order_id: Any, 
     return _event(
         position, T.LEVERAGE_CHANGED, actor, order_id=str(order_id), previous=previous, leverage=position.leverage
     )
+
+
+def position_imported(position: Position, actor: str, **parameters: Any) -> PositionEvent:
+    """The position was read from a legacy Redis record (``source_key`` names it)."""
+    return _event(position, T.IMPORTED, actor, **parameters)

@@ -5,9 +5,10 @@ notation (never exponent form, zero is "0"); None as ""; enums by value; boolean
 "False"; datetimes ISO 8601 with the UTC offset; ``metadata`` as JSON with Decimals as strings;
 ``leverage`` an integer string. ``decode_position`` / ``decode_order`` give the DTOs back.
 
-The legacy encoders reproduce what the HYPERRSI and GRID bots read: contract counts, leverage
-like "10.0", JSON numbers, ``pnl`` with 8 decimals. They take DTOs and plain values and never
-touch Redis or the database. Money never goes through ``float``.
+The legacy encoders reproduce what the HYPERRSI and GRID bots write and read (each section names
+the legacy function it matches): contract counts, numbers spelled like Python floats, ccxt
+symbols and statuses, ``pnl`` with 8 decimals. They take DTOs and plain values and never touch
+Redis or the database. Money never goes through ``float``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import enum
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -25,7 +26,9 @@ from pydantic import BaseModel
 from tradingcore import pnl as pnl_math
 from tradingcore.decimals import ZERO, plain, quantize
 from tradingcore.dto import Order, PnLInfo, Position
-from tradingcore.enums import Exchange, MarginMode, PositionSide, PositionStatus
+from tradingcore.enums import Exchange, MarginMode, OrderRole, OrderStatus, OrderType, PositionSide, PositionStatus
+from tradingcore.exceptions import TradingError
+from tradingcore.exchange import instruments
 
 TRUE = "True"
 FALSE = "False"
@@ -362,6 +365,35 @@ def stream_fields(*, event: str, kind: str, fields: Mapping[str, str], outbox_id
 
 
 # -- legacy HYPERRSI ----------------------------------------------------------------------------
+#
+# What HYPERRSI's own writers put there, and so what its readers expect:
+# - the position hash: OKXPositionFetcher.fetch_okx_position
+#   (HYPERRSI/src/trading/modules/okx_position_fetcher.py) writes every number as Python's
+#   str(float) ("10.0"), the ccxt symbol in ``symbol``, ``liquidation_price`` "0.0" when unknown;
+#   TPSLOrderCreator._create_tp_sl_orders (tp_sl_order_creator.py) writes every take-profit level
+#   comma-joined in ``tp_prices`` and ``sl_price`` only when there is one (the readers call float()
+#   on whatever is there, so an unknown value is left out rather than written as "").
+# - the order lists: store_order_in_redis (HYPERRSI/src/trading/services/order_utils.py) pushes
+#   json.dumps() of {order_id, symbol, side, size, filled_size, status, avg_fill_price, create_time,
+#   update_time, order_type, posSide}: default separators, JSON numbers, ISO times; the order
+#   monitor (OrderManager.monitor_orders, modules/order_manager.py) rewrites items with ccxt's
+#   statuses and json.dumps() again, keeping keys it does not know.
+
+
+def float_text(value: Decimal) -> str:
+    """A number as Python's ``str(float)`` / ``json.dumps(float)`` writes it ("45000.0", "0.1"),
+    without going through a float (plain notation, never an exponent)."""
+    text = plain(value)
+    return text if "." in text else f"{text}.0"
+
+
+def ccxt_symbol(exchange: Exchange | str, symbol: str) -> str:
+    """ccxt's unified symbol of a native id (``BTC-USDT-SWAP`` -> ``BTC/USDT:USDT``); the id itself
+    when the instrument table does not list it."""
+    try:
+        return instruments.get_market(exchange, symbol).unified_symbol
+    except TradingError:
+        return symbol
 
 
 def contracts(quantity: Decimal, contract_size: Decimal | None) -> Decimal:
@@ -371,27 +403,48 @@ def contracts(quantity: Decimal, contract_size: Decimal | None) -> Decimal:
     return quantize(quantity / contract_size)
 
 
+def hyperrsi_tp_levels(position: Position) -> list[Decimal]:
+    """Every take-profit level of a position: the imported levels (``metadata["tp_prices"]``) while
+    their first one is still the position's take-profit, else the take-profit alone."""
+    if position.take_profit_price is None:
+        return []
+    levels = position.metadata.get("tp_prices") if isinstance(position.metadata, Mapping) else None
+    try:
+        parsed = [Decimal(str(level)) for level in levels or ()]
+    except (InvalidOperation, ValueError):
+        parsed = []
+    if parsed and parsed[0] == position.take_profit_price:
+        return parsed
+    return [position.take_profit_price]
+
+
 def encode_hyperrsi_position(position: Position) -> dict[str, str]:
-    """The HYPERRSI ``user:{id}:position:{symbol}:{side}`` hash (SPEC 6.2): sizes in contracts."""
-    count = plain(contracts(position.size, position.contract_size))
-    return {
-        "symbol": position.symbol,
+    """The fields we own in the HYPERRSI ``user:{id}:position:{symbol}:{side}`` hash (SPEC 6.2):
+    sizes in contracts, numbers written like str(float), unknown values left out (``sl_price``,
+    ``tp_prices``) or "0.0" (``liquidation_price``, ``mark_price``) as the bots write them."""
+    count = float_text(contracts(position.size, position.contract_size))
+    fields = {
+        "symbol": ccxt_symbol(position.exchange, position.symbol),
         "side": encode_value(position.side),
         "size": count,
         "contracts": count,
         "contracts_amount": count,
-        "contract_size": plain(position.contract_size or Decimal(1)),
-        "position_qty": plain(position.size),
-        "entry_price": plain(position.entry_price),
-        "leverage": f"{position.leverage}.0",
-        "unrealized_pnl": plain(position.pnl_info.unrealized_pnl),
-        "liquidation_price": encode_decimal(position.liquidation_price),
-        "mark_price": encode_decimal(position.current_price),
+        "contract_size": float_text(position.contract_size or Decimal(1)),
+        "position_qty": float_text(position.size),
+        "entry_price": float_text(position.entry_price),
+        "leverage": float_text(Decimal(position.leverage)),
+        "unrealized_pnl": float_text(position.pnl_info.unrealized_pnl),
+        "liquidation_price": float_text(position.liquidation_price or ZERO),
+        "mark_price": float_text(position.current_price or ZERO),
         "margin_mode": encode_value(position.margin_mode),
-        "sl_price": encode_decimal(position.stop_loss_price),
-        "tp_prices": encode_decimal(position.take_profit_price),
         "last_update_time": str(int(position.updated_at.timestamp())),
     }
+    if position.stop_loss_price is not None:
+        fields["sl_price"] = float_text(position.stop_loss_price)
+    levels = hyperrsi_tp_levels(position)
+    if levels:
+        fields["tp_prices"] = ",".join(float_text(level) for level in levels)
+    return fields
 
 
 def hyperrsi_pos_side(side: str, reduce_only: bool, position_side: PositionSide | str | None) -> str:
@@ -402,39 +455,81 @@ def hyperrsi_pos_side(side: str, reduce_only: bool, position_side: PositionSide 
     return "long" if buys != reduce_only else "short"
 
 
-def encode_hyperrsi_order(order: Order) -> str:
-    """One JSON item of ``user:{id}:open_orders`` / ``closed_orders`` (SPEC 6.2).
+_CCXT_STATUSES = {
+    OrderStatus.PENDING: "open",
+    OrderStatus.OPEN: "open",
+    OrderStatus.PARTIALLY_FILLED: "open",
+    OrderStatus.FILLED: "closed",
+    OrderStatus.CANCELLED: "canceled",
+    OrderStatus.EXPIRED: "expired",
+    OrderStatus.REJECTED: "rejected",
+}
 
-    Sizes are contract counts of ``order.contract_size`` (None: one base unit per contract);
-    decimals are strings (never floats); times are epoch seconds; ``order_id`` is the exchange's id
-    once known (what HYPERRSI cancels by), else ours. ``clientOrderId`` (ours, never changes) finds
-    the item again and ``managed_by`` tells our items from the bots' own.
-    """
-    item = {
-        "order_id": order.exchange_order_id or str(order.id),
-        "symbol": order.symbol,
-        "side": encode_value(order.side),
-        "size": plain(contracts(order.quantity, order.contract_size)),
-        "filled_size": plain(contracts(order.filled_qty, order.contract_size)),
-        "status": encode_value(order.status),
-        "avg_fill_price": None if order.avg_fill_price is None else plain(order.avg_fill_price),
-        "create_time": int(order.created_at.timestamp()),
-        "update_time": int(order.updated_at.timestamp()),
-        "order_type": encode_value(order.order_type),
-        "posSide": hyperrsi_pos_side(order.side, order.reduce_only, order.position_side),
-        "clientOrderId": order.client_order_id,
-        "managed_by": "tradingcore",
-    }
-    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+def ccxt_status(status: OrderStatus | str) -> str:
+    """Our status as ccxt spells it (``closed`` = filled, ``canceled``, ``open`` with any fill)."""
+    return _CCXT_STATUSES[OrderStatus(status)]
+
+
+def hyperrsi_order_type(order: Order) -> str:
+    """How HYPERRSI names an order's type: ``stop_loss`` (the one its monitor looks up as an algo
+    order), ``take_profit`` (its reduce-only limit take-profits), else our type."""
+    triggered = OrderType(order.order_type).is_triggered
+    if order.order_type == OrderType.STOP_LOSS or (triggered and order.role == OrderRole.STOP_LOSS):
+        return "stop_loss"
+    if order.role == OrderRole.TAKE_PROFIT and order.order_type == OrderType.LIMIT:
+        return "take_profit"
+    return encode_value(order.order_type)
+
+
+def json_object(pairs: Iterable[tuple[str, str]]) -> str:
+    """A JSON object from (name, JSON text) pairs, spaced as ``json.dumps`` spaces it by default."""
+    return "{" + ", ".join(f"{json.dumps(name)}: {text}" for name, text in pairs) + "}"
+
+
+def encode_hyperrsi_order(order: Order) -> str:
+    """One JSON item of ``user:{id}:open_orders`` / ``closed_orders`` (SPEC 6.2), as HYPERRSI's
+    store_order_in_redis writes one: sizes in contracts of ``order.contract_size`` as JSON numbers,
+    ccxt statuses, ISO times, ``avg_fill_price`` 0.0 when unknown; ``order_id`` is the exchange's id
+    once known (what HYPERRSI looks orders up and cancels by), else ours. ``clientOrderId`` (ours,
+    never changes) finds the item again and ``managed_by`` tells our items from the bots' own; the
+    legacy monitor keeps both when it rewrites an item."""
+    text = json.dumps
+    return json_object(
+        [
+            ("order_id", text(order.exchange_order_id or str(order.id))),
+            ("symbol", text(order.symbol)),
+            ("side", text(encode_value(order.side))),
+            ("size", float_text(contracts(order.quantity, order.contract_size))),
+            ("filled_size", float_text(contracts(order.filled_qty, order.contract_size))),
+            ("status", text(ccxt_status(order.status))),
+            ("avg_fill_price", float_text(order.avg_fill_price or ZERO)),
+            ("create_time", text(encode_datetime(order.created_at))),
+            ("update_time", text(encode_datetime(order.updated_at))),
+            ("order_type", text(hyperrsi_order_type(order))),
+            ("posSide", text(hyperrsi_pos_side(order.side, order.reduce_only, order.position_side))),
+            ("clientOrderId", text(order.client_order_id)),
+            ("managed_by", text("tradingcore")),
+        ]
+    )
+
+
+def hyperrsi_item_match(client_order_id: str) -> str:
+    """The text that finds our item of an order in a HYPERRSI list (as json.dumps spaces it)."""
+    return f'"clientOrderId": {json.dumps(client_order_id)}'
+
+
+HYPERRSI_OWN_ITEM_MARKER = '"managed_by": "tradingcore"'
 
 
 # -- legacy GRID --------------------------------------------------------------------------------
+#
+# GRID's update_active_grid (GRID/database/redis_database.py) writes ``entry_price`` /
+# ``position_size`` / ``execution_time`` with json.dumps, ``pnl`` with string.format('%.8f') and
+# ``grid_count`` with tostring() from its Lua script, and refreshes a 7-day expiry on each level;
+# get_active_grid json-decodes every field of levels 0..20 and returns nothing without level 0.
 
-
-def json_number(value: Decimal) -> str:
-    """A JSON number as Python's ``json.dumps(float)`` wrote it ("45000.0", "0.1"), without a float."""
-    text = plain(value)
-    return text if "." in text else f"{text}.0"
+GRID_LEVEL_TTL_SECONDS = 7 * 24 * 3600
 
 
 def encode_grid_level(
@@ -452,8 +547,8 @@ def encode_grid_level(
     (``null`` when unknown). An empty level is entry 0.0, size 0.0, count 0.
     """
     return {
-        "entry_price": json_number(entry_price),
-        "position_size": json_number(position_size),
+        "entry_price": float_text(entry_price),
+        "position_size": float_text(position_size),
         "grid_count": str(grid_count),
         "pnl": f"{quantize(pnl):.8f}",
         "execution_time": json.dumps(encode_datetime(execution_time) if execution_time else None),
@@ -463,3 +558,8 @@ def encode_grid_level(
 def encode_grid_reset(*, pnl: Decimal, execution_time: datetime | None) -> dict[str, str]:
     """An emptied GRID level: 0.0 entry and size, count 0; the level's accumulated pnl kept."""
     return encode_grid_level(entry_price=ZERO, position_size=ZERO, grid_count=0, pnl=pnl, execution_time=execution_time)
+
+
+def encode_grid_empty() -> dict[str, str]:
+    """A level nobody ever traded, as GRID's initialize_active_grid writes one."""
+    return encode_grid_reset(pnl=ZERO, execution_time=None)

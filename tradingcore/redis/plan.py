@@ -10,18 +10,26 @@ The apps turn their rows into ``PositionChange`` / ``OrderChange`` (``positions.
 - ``State``: the full desired content of a key (``user_states``), compared by ``verify`` and
   written by ``rebuild``.
 
-Ownership rules (SPEC 6.1, 6.2):
+Ownership rules (SPEC 6.1, 6.2, and the coexistence with the running legacy bots):
 
 - A slot hash (unified position, HYPERRSI position, GRID level) is claimed by the first open
   position that maps to it and released when that position closes; the app names the successor
   (the oldest other open position of the slot) with the closing change. The owner is the ``id``
   field of a unified hash and a field of our own in the legacy hashes (``OWNER_FIELD``).
-- In the legacy HYPERRSI hashes and lists only our own fields and items are written; the bots'
-  fields and items are left alone. Our list items carry ``OWN_ITEM_MARKER``.
+- In a HYPERRSI position hash only our own fields are written, and only the fields we wrote
+  ourselves are removed (their names are kept in ``NAMES_FIELD``); the bots' fields (take-profit
+  and stop-loss order ids, ``dca_count``, ...) stay. The hash is deleted only when the position
+  closes.
+- In the HYPERRSI order lists only our own items are written, found by their ``clientOrderId``;
+  the bots' items are left alone. Our items carry ``OWN_ITEM_MARKER``.
+- A GRID symbol gets all 21 levels when it first appears (GRID's reader returns nothing without
+  level 0), every level we write gets GRID's 7-day expiry again, and a running ``grid_count`` of
+  the right sign is never overwritten.
+- Positions and orders imported from the legacy keys (``is_imported``) leave the bots' records as
+  they are until a change through the services claims them; the rebuild never claims them.
 - Terminal orders leave the live sets at once; their hash expires ``ORDER_RETENTION`` after the
   order's last change.
-- HYPERRSI lists show non-grid ``limit`` / ``take_profit`` orders and reduce-only ``trigger`` orders
-  whose role is ``take_profit``; grid levels belong to GRID.
+- HYPERRSI lists show what ``hyperrsi_listed`` says: what the legacy order monitor can follow.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from django.conf import settings
 
 from tradingcore import dto
 from tradingcore.decimals import ZERO
-from tradingcore.enums import OrderRole, OrderStatus, OrderType, PositionStatus
+from tradingcore.enums import OrderStatus, OrderType, PositionStatus
 from tradingcore.redis import codec, keys
 
 HISTORY_CAP = 100
@@ -47,7 +55,9 @@ STREAM_MAXLEN = 10_000
 VERSION_TTL_SECONDS = 30 * 24 * 3600
 
 OWNER_FIELD = "tradingcore_position_id"
-OWN_ITEM_MARKER = '"managed_by":"tradingcore"'
+NAMES_FIELD = "tradingcore_fields"
+OWN_ITEM_MARKER = codec.HYPERRSI_OWN_ITEM_MARKER
+GRID_TTL = codec.GRID_LEVEL_TTL_SECONDS
 
 _POSITION_EVENTS = {"opened": "position.opened", "closed": "position.closed", "liquidated": "position.closed"}
 _ORDER_EVENTS_BY_STATUS = {
@@ -178,7 +188,7 @@ def _history_match(position: dto.Position) -> str:
 
 
 def _order_match(order: dto.Order) -> str:
-    return f'"clientOrderId":"{order.client_order_id}"'
+    return codec.hyperrsi_item_match(order.client_order_id)
 
 
 def _stream_op(kind: str, user_id: str, name: str, fields: dict[str, str], outbox_id: int | None) -> list[Any]:
@@ -190,13 +200,32 @@ def is_open(position: dto.Position) -> bool:
     return position.status == PositionStatus.OPEN
 
 
+def is_imported(entity: dto.Position | dto.Order) -> bool:
+    """Whether the entity came from the legacy keys (``import_legacy_redis`` marks its metadata)."""
+    return isinstance(entity.metadata, dict) and "legacy" in entity.metadata
+
+
 def hyperrsi_listed(order: dto.Order) -> bool:
-    """Whether HYPERRSI's order lists show the order (a fixed attribute: never changes with state)."""
-    if order.grid_level is not None:
+    """Whether HYPERRSI's order lists show the order (fixed attributes: never changes with state).
+
+    Every non-grid order a bot sent, market and stop-loss included, except what HYPERRSI's order
+    monitor (OrderManager.monitor_orders) would misread: it looks up every item but a ``stop_loss``
+    one as a plain order, so a triggered (algo) order of any other kind (our take-profits are algo
+    orders) would be "not found" and moved to ``closed_orders`` while live. Those are not listed;
+    the position hash's ``tp_prices`` still shows every take-profit level. Orders imported from the
+    lists are not listed again (the bot's own item stays).
+    """
+    if order.grid_level is not None or is_imported(order):
         return False
-    if order.order_type in (OrderType.LIMIT, OrderType.TAKE_PROFIT):
+    if not OrderType(order.order_type).is_triggered:
         return True
-    return order.order_type == OrderType.TRIGGER and order.reduce_only and order.role == OrderRole.TAKE_PROFIT
+    return codec.hyperrsi_order_type(order) == "stop_loss"
+
+
+def hyperrsi_shown(order: dto.Order) -> bool:
+    """A listed order is shown in ``open_orders`` once the exchange knows it (its id is what the
+    monitor looks up); ended, it is shown in ``closed_orders`` whatever it reached."""
+    return OrderStatus(order.status).is_terminal or bool(order.exchange_order_id)
 
 
 def last_change(created_at: datetime, updated_at: datetime | None, filled_at: datetime | None) -> datetime:
@@ -219,9 +248,10 @@ def position_block(change: PositionChange, *, layouts: Layouts, outbox_id: int |
     position = change.position
     block = Block(keys.projection_version("position", position.id), change.version)
     if layouts.unified:
-        block.ops += _unified_position_ops(position)
+        fields = codec.encode_position(position)  # once: the hash and the stream entry carry the same fields
+        block.ops += _unified_position_ops(position, fields)
         name = position_event_name(change.event, position.status)
-        block.ops.append(_stream_op("position", position.user_id, name, codec.encode_position(position), outbox_id))
+        block.ops.append(_stream_op("position", position.user_id, name, fields, outbox_id))
     if layouts.hyperrsi and position.grid_level is None:
         block.ops += _hyperrsi_position_ops(position, change.hyperrsi_successor)
     if layouts.grid and position.grid_level is not None:
@@ -229,14 +259,14 @@ def position_block(change: PositionChange, *, layouts: Layouts, outbox_id: int |
     return block
 
 
-def _unified_position_ops(position: dto.Position) -> list[list[Any]]:
+def _unified_position_ops(position: dto.Position, fields: dict[str, str]) -> list[list[Any]]:
     pid, user_id, exchange = str(position.id), position.user_id, position.exchange
     slot = _slot_key(position)
     index, slots = keys.position_index(user_id, exchange), keys.position_slots(user_id, exchange)
     version = ["incr", keys.positions_version(user_id, exchange)]
     if is_open(position):
         return [
-            ["hclaim", slot, "id", pid, _flat(codec.encode_position(position)), []],
+            ["hclaim", slot, "id", pid, _flat(fields), []],
             ["sadd", index, pid],
             ["sadd", keys.positions_active(), pid],
             ["hsetfield", slots, pid, slot],
@@ -254,9 +284,14 @@ def _unified_position_ops(position: dto.Position) -> list[list[Any]]:
     ]
 
 
-def _hyperrsi_claim(position: dto.Position) -> list[Any]:
+def _hyperrsi_claim(position: dto.Position, mode: str = "") -> list[Any]:
     key = keys.hyperrsi_position(position.user_id, position.symbol, position.side)
-    return ["hclaim", key, OWNER_FIELD, str(position.id), _flat(codec.encode_hyperrsi_position(position)), []]
+    fields = codec.encode_hyperrsi_position(position)
+    return ["hown", key, OWNER_FIELD, str(position.id), NAMES_FIELD, _names(fields), _flat(fields), mode]
+
+
+def _names(fields: Mapping[str, str]) -> str:
+    return ",".join(sorted(fields))
 
 
 def _hyperrsi_position_ops(position: dto.Position, successor: dto.Position | None) -> list[list[Any]]:
@@ -295,19 +330,33 @@ def _grid_key(position: dto.Position) -> str:
     return keys.grid_level(position.exchange, position.user_id, position.symbol, position.grid_level)
 
 
-def _grid_claim(position: dto.Position, level_pnl: Decimal) -> list[Any]:
-    fields = _flat(grid_level_fields(position, level_pnl))
-    return ["hclaim", _grid_key(position), OWNER_FIELD, _grid_owner(position.id), fields, []]
+def _grid_init(position: dto.Position) -> list[Any]:
+    """All 21 levels of the symbol, created empty when its level 0 is missing (first appearance)."""
+    level_keys = keys.grid_levels(position.exchange, position.user_id, position.symbol)
+    return ["hinit", level_keys, _flat(codec.encode_grid_empty()), GRID_TTL]
+
+
+def _grid_claim(position: dto.Position, level_pnl: Decimal, mode: str = "") -> list[list[Any]]:
+    key, owner = _grid_key(position), _grid_owner(position.id)
+    fields = grid_level_fields(position, level_pnl)
+    count = fields.pop("grid_count")
+    return [
+        ["hclaim", key, OWNER_FIELD, owner, _flat(fields), [], mode],
+        ["hcount", key, OWNER_FIELD, owner, "grid_count", count],
+        ["expire", key, GRID_TTL],
+    ]
 
 
 def _grid_level_ops(change: PositionChange) -> list[list[Any]]:
     position = change.position
+    ops: list[list[Any]] = [_grid_init(position)]
     if is_open(position):
-        return [_grid_claim(position, change.grid_pnl)]
+        return ops + _grid_claim(position, change.grid_pnl)
     reset = codec.encode_grid_reset(pnl=change.grid_pnl, execution_time=change.grid_last_closed)
-    ops: list[list[Any]] = [["hreset", _grid_key(position), OWNER_FIELD, _grid_owner(position.id), _flat(reset)]]
+    ops.append(["hreset", _grid_key(position), OWNER_FIELD, _grid_owner(position.id), _flat(reset)])
+    ops.append(["expire", _grid_key(position), GRID_TTL])
     if change.grid_successor is not None:
-        ops.append(_grid_claim(change.grid_successor, change.grid_pnl))
+        ops += _grid_claim(change.grid_successor, change.grid_pnl)
     return ops
 
 
@@ -320,7 +369,7 @@ def order_block(change: OrderChange, *, layouts: Layouts, now: datetime, outbox_
         block.ops += _unified_order_ops(order, fields, now)
         name = order_event_name(change.event, order.status)
         block.ops.append(_stream_op("order", order.user_id, name, fields, outbox_id))
-    if layouts.hyperrsi and hyperrsi_listed(order):
+    if layouts.hyperrsi and hyperrsi_listed(order) and hyperrsi_shown(order):
         block.ops += _hyperrsi_order_ops(order)
     return block
 
@@ -356,19 +405,35 @@ def _hyperrsi_order_ops(order: dto.Order) -> list[list[Any]]:
 
 @dataclass(frozen=True)
 class HashState:
-    """A hash holding ``fields`` (None: absent). ``owner``: a hash shared with legacy bots where only
-    these fields are ours (and ``owner`` is the value of ``owner_field``); others are left alone."""
+    """A hash holding ``fields`` (None: absent).
+
+    With ``owner_field`` the hash is shared with a legacy bot: only these fields are ours (and
+    ``owner`` is the value of ``owner_field``), the others are left alone. ``names_field`` keeps
+    the names of the fields we wrote (HYPERRSI); ``counts`` are running counts the bot keeps too,
+    right when of the same sign (GRID's ``grid_count``); ``foreign_field``: a hash holding it is
+    another program's (the newest GRID code's, under one of our unified keys) and is left alone;
+    ``adoptable``: the bot's own record of
+    an imported entity, written only once we own it; ``ttl`` seconds of expiry refreshed on each
+    write, ``siblings`` created empty with it when the first of them is missing (GRID's levels).
+    """
 
     key: str
     fields: dict[str, str] | None
     owner_field: str = ""
     owner: str = ""
     expire_at: datetime | None = None
+    foreign_field: str = ""
+    names_field: str = ""
+    counts: frozenset[str] = frozenset()
+    adoptable: bool = False
+    ttl: int = 0
+    siblings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class SetState:
-    """A set with exactly these members (empty: the key must not exist)."""
+    """A set with exactly these members among our ids (empty: none of ours); members that are not
+    ids of ours (the newest GRID code's ``{symbol}:{side}``) are left alone."""
 
     key: str
     members: frozenset[str]
@@ -478,7 +543,8 @@ def user_states(snapshot: UserSnapshot, *, layouts: Layouts, now: datetime) -> U
 def _unified_position_states(snapshot: UserSnapshot, result: UserStates) -> None:
     facts = snapshot.positions
     for position in sorted(facts.open_positions, key=lambda p: (p.created_at, str(p.id))):
-        result.states.append(HashState(_slot_key(position), codec.encode_position(position)))
+        fields = codec.encode_position(position)
+        result.states.append(HashState(_slot_key(position), fields, foreign_field=keys.GRID_EXCHANGE_FIELD))
         result.memberships.append(Membership(keys.positions_active(), str(position.id), True))
     for exchange in snapshot.exchanges:
         result.counters.append(keys.positions_version(snapshot.user_id, exchange))
@@ -511,9 +577,14 @@ def _hyperrsi_states(snapshot: UserSnapshot) -> list[State]:
     for symbol, side in sorted(positions.hyperrsi_slots):
         key = keys.hyperrsi_position(snapshot.user_id, symbol, side)
         occupant = oldest(p for p in open_plain if (p.symbol, p.side) == (symbol, side))
-        fields = codec.encode_hyperrsi_position(occupant) if occupant else None
-        states.append(HashState(key, fields, OWNER_FIELD, str(occupant.id) if occupant else ""))
-    listed = [o for o in orders.orders if hyperrsi_listed(o) and OrderStatus(o.status).is_live]
+        if occupant is None:
+            states.append(HashState(key, None, OWNER_FIELD))
+            continue
+        states.append(
+            HashState(key, codec.encode_hyperrsi_position(occupant), OWNER_FIELD, str(occupant.id),
+                      names_field=NAMES_FIELD, adoptable=is_imported(occupant))
+        )  # fmt: skip
+    listed = [o for o in orders.orders if hyperrsi_listed(o) and OrderStatus(o.status).is_live and hyperrsi_shown(o)]
     newest_first = sorted(listed, key=lambda o: (o.created_at, str(o.id)), reverse=True)
     live_items = tuple(codec.encode_hyperrsi_order(o) for o in newest_first)
     ended_items = tuple(codec.encode_hyperrsi_order(o) for o in orders.hyperrsi_ended)
@@ -525,16 +596,27 @@ def _hyperrsi_states(snapshot: UserSnapshot) -> list[State]:
 
 def _grid_state(user_id: str, level: GridLevel) -> HashState:
     key = keys.grid_level(level.exchange, user_id, level.symbol, level.level)
-    if level.occupant is None:
-        return HashState(key, codec.encode_grid_reset(pnl=level.pnl, execution_time=level.last_closed), OWNER_FIELD)
-    fields = grid_level_fields(level.occupant, level.pnl)
-    return HashState(key, fields, OWNER_FIELD, _grid_owner(level.occupant.id))
+    occupant = level.occupant
+    if occupant is None:
+        fields = codec.encode_grid_reset(pnl=level.pnl, execution_time=level.last_closed)
+    else:
+        fields = grid_level_fields(occupant, level.pnl)
+    return HashState(
+        key,
+        fields,
+        OWNER_FIELD,
+        owner=_grid_owner(occupant.id) if occupant else "",
+        adoptable=occupant is not None and is_imported(occupant),
+        counts=frozenset({"grid_count"}),
+        ttl=GRID_TTL,
+        siblings=tuple(keys.grid_levels(level.exchange, user_id, level.symbol)),
+    )
 
 
 def state_ops(state: State) -> list[list[Any]]:
     """Operations that make Redis hold ``state`` (rebuild), leaving legacy bots' data alone."""
     if isinstance(state, SetState):
-        return [["del", state.key]] + [["sadd", state.key, member] for member in sorted(state.members)]
+        return [["sreplace", state.key, sorted(state.members)]]
     if isinstance(state, ListState):
         return _list_state_ops(state)
     if state.owner_field:
@@ -544,16 +626,36 @@ def state_ops(state: State) -> list[list[Any]]:
     expiry = (
         ["pexpireat", state.key, int(state.expire_at.timestamp() * 1000)] if state.expire_at else ["persist", state.key]
     )
-    return [["hreplace", state.key, _flat(state.fields)], expiry]
+    return [["hreplace", state.key, _flat(state.fields), state.foreign_field], expiry]
 
 
 def _shared_hash_ops(state: HashState) -> list[list[Any]]:
-    fields = _flat(state.fields or {})
+    """A legacy hash we share with a bot. The desired occupant takes the slot over from a stale
+    owner (a rebuild knows better), except the bot's record of an imported entity, never claimed
+    here; an emptied slot gets our reset fields without an owner mark; a slot nobody holds loses
+    the hash we wrote."""
+    if not state.owner and not state.fields:
+        return [["hdropifowned", state.key, state.owner_field]]
+    ops: list[list[Any]] = []
+    if state.siblings:
+        ops.append(["hinit", list(state.siblings), _flat(codec.encode_grid_empty()), state.ttl])
     if state.owner:
-        return [["hmerge", state.key, [state.owner_field, state.owner, *fields], []]]
-    if fields:  # an emptied GRID level: reset our fields, drop our owner mark
-        return [["hmerge", state.key, fields, [state.owner_field]]]
-    return [["hdropifowned", state.key, state.owner_field]]
+        ops += _owned_hash_ops(state)
+    else:  # an emptied GRID level: reset our fields, drop our owner mark
+        ops.append(["hmerge", state.key, _flat(state.fields or {}), [state.owner_field]])
+    return ops + ([["expire", state.key, state.ttl]] if state.ttl else [])
+
+
+def _owned_hash_ops(state: HashState) -> list[list[Any]]:
+    mode = "own" if state.adoptable else "force"
+    fields = dict(state.fields or {})
+    counts = {name: fields.pop(name) for name in sorted(state.counts) if name in fields}
+    key, owner_field, owner = state.key, state.owner_field, state.owner
+    if state.names_field:
+        claim = ["hown", key, owner_field, owner, state.names_field, _names(state.fields or {}), _flat(fields), mode]
+    else:
+        claim = ["hclaim", key, owner_field, owner, _flat(fields), [], mode]
+    return [claim] + [["hcount", key, owner_field, owner, name, count] for name, count in counts.items()]
 
 
 def _list_state_ops(state: ListState) -> list[list[Any]]:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -100,12 +101,12 @@ def compare(wanted: UserStates, client: Any) -> list[Drift]:
             pipe.lrange(state.key, 0, -1)
     for membership in wanted.memberships:
         pipe.sismember(membership.key, membership.member)
-    results = pipe.execute() if len(pipe) else []
+    results = pipe.execute(raise_on_error=False) if len(pipe) else []  # a key of another type: its error
     drifts: list[Drift] = []
     for state, actual in zip(wanted.states, results, strict=False):
         drifts.extend(_compare_state(state, actual))
     for membership, present in zip(wanted.memberships, results[len(wanted.states) :], strict=True):
-        drifts.extend(_compare_membership(membership, bool(present)))
+        drifts.extend(_compare_membership(membership, present is True or present == 1))
     return drifts
 
 
@@ -116,13 +117,20 @@ def _compare_membership(membership: Membership, present: bool) -> list[Drift]:
     return [Drift(membership.key, "member", expected, actual)]
 
 
+WRONG_TYPE = "(another type)"
+
+
 def _compare_state(state: State, actual: Any) -> Iterator[Drift]:
-    if isinstance(state, HashState):
+    if isinstance(actual, Exception):
+        if not (isinstance(state, HashState) and state.adoptable):  # else: the bot's record, in its own form
+            yield Drift(state.key, "", type(state).__name__.removesuffix("State").lower(), WRONG_TYPE)
+    elif isinstance(state, HashState):
         yield from _compare_hash(state, actual)
     elif isinstance(state, SetState):
-        for member in sorted(state.members - set(actual)):
+        ours = {member for member in actual if keys.is_entity_id(member)}  # GRID's members: a collision
+        for member in sorted(state.members - ours):
             yield Drift(state.key, "member", member, ABSENT)
-        for member in sorted(set(actual) - state.members):
+        for member in sorted(ours - state.members):
             yield Drift(state.key, "member", ABSENT, member)
     elif state.own:
         yield from _compare_own_items(state, actual)
@@ -131,9 +139,15 @@ def _compare_state(state: State, actual: Any) -> Iterator[Drift]:
 
 
 def _compare_hash(state: HashState, actual: dict[str, str]) -> Iterator[Drift]:
+    if state.adoptable and actual.get(state.owner_field) != state.owner:
+        return  # the bot's own record of an imported entity: the legacy check compares it
+    if state.foreign_field and state.foreign_field in actual:
+        return  # another program's hash under our key: reported as a collision by the stale scan
     expected = dict(state.fields or {})
     if state.owner_field and state.owner:
         expected = {state.owner_field: state.owner, **expected}
+        if state.names_field:
+            expected[state.names_field] = ",".join(sorted(state.fields or {}))
     names = list(expected)
     if not state.owner_field:
         names += sorted(set(actual) - set(expected))
@@ -141,8 +155,18 @@ def _compare_hash(state: HashState, actual: dict[str, str]) -> Iterator[Drift]:
         names = list(actual)  # a legacy hash of ours that should be gone
     for name in names:
         want, have = expected.get(name, ABSENT), actual.get(name, ABSENT)
-        if want != have:
+        if want != have and not (name in state.counts and same_count(want, have)):
             yield Drift(state.key, name, want, have)
+
+
+def same_count(want: str, have: str) -> bool:
+    """Two running counts (GRID's ``grid_count``) agree when they count the same way: both zero, or
+    both of the same sign (the bot keeps adding to its own count)."""
+    try:
+        wanted, running = int(want), int(have.strip('"'))
+    except ValueError:
+        return False
+    return (wanted > 0) == (running > 0) and (wanted < 0) == (running < 0)
 
 
 def _compare_list(state: ListState, actual: list[str]) -> Iterator[Drift]:
@@ -153,13 +177,32 @@ def _compare_list(state: ListState, actual: list[str]) -> Iterator[Drift]:
             yield Drift(state.key, f"[{index}]", want, have)
 
 
+# What HYPERRSI's order monitor leaves alone when it rewrites one of our items (it refreshes
+# ``filled_size``, ``avg_fill_price`` and ``update_time`` from a lookup of its own).
+_ITEM_IDENTITY = ("clientOrderId", "order_id", "symbol", "side", "size", "status", "order_type", "posSide")
+
+
+def _item_identity(item: str) -> str:
+    try:
+        fields = json.loads(item, parse_float=Decimal)
+    except ValueError:
+        return item
+    if not isinstance(fields, dict):
+        return item
+    return json.dumps({name: fields.get(name) for name in _ITEM_IDENTITY}, default=str, sort_keys=True)
+
+
 def _compare_own_items(state: ListState, actual: list[str]) -> Iterator[Drift]:
-    """Our items in a list shared with the legacy bots: compared as a multiset, theirs ignored."""
-    wanted, have = Counter(state.items), Counter(item for item in actual if state.own in item)
-    for item in sorted((wanted - have).elements()):
-        yield Drift(state.key, "item", item, ABSENT)
-    for item in sorted((have - wanted).elements()):
-        yield Drift(state.key, "item", ABSENT, item)
+    """Our items in a list shared with the legacy bots, theirs ignored: compared as a multiset of
+    what identifies them (the fields the legacy monitor never rewrites)."""
+    mine = {_item_identity(item): item for item in state.items}
+    theirs = {_item_identity(item): item for item in actual if state.own in item}
+    wanted = Counter(_item_identity(item) for item in state.items)
+    have = Counter(_item_identity(item) for item in actual if state.own in item)
+    for identity in sorted((wanted - have).elements()):
+        yield Drift(state.key, "item", mine[identity], ABSENT)
+    for identity in sorted((have - wanted).elements()):
+        yield Drift(state.key, "item", ABSENT, theirs[identity])
 
 
 def verify_user(user_id: str, *, layouts: Layouts, client: Any, fix: bool = False) -> tuple[UserStates, list[Drift]]:
@@ -185,8 +228,10 @@ def scan_stale(*, delete: bool, client: Any = None) -> tuple[list[Drift], int, i
     A position hash is live while the position in its ``id`` field is open and maps to that key;
     a history list while its newest item is a closed position of that user and exchange; an
     order hash while the order is live or within ``ORDER_RETENTION`` of its last change; a set
-    member (or a slots-map field) while its position is open / its order live. Returns (drifts,
-    stale keys, stale members).
+    member (or a slots-map field) while its position is open / its order live. The newest GRID
+    code's ``{symbol}:{side}`` index members and ``pos`` / ``notionalUsd`` hashes under the same
+    keys are GRID's: never removed, reported as a collision (set ``TRADING_UNIFIED_KEY_PREFIX``).
+    Returns (drifts, stale keys, stale members).
     """
     assert_outside_transaction()
     client = client or redis_client()
@@ -207,7 +252,7 @@ def _remove(client: Any, removals: list[str], member_removals: dict[str, list[st
     for key in removals:
         pipe.delete(key)
     for key, members in member_removals.items():
-        if _role(key) == "slots":
+        if keys.unified_role(key) == "slots":
             pipe.hdel(key, *members)
         else:
             pipe.srem(key, *members)
@@ -216,7 +261,7 @@ def _remove(client: Any, removals: list[str], member_removals: dict[str, list[st
 
 def _unified_key_batches(client: Any) -> Iterator[list[str]]:
     batch: list[str] = []
-    for pattern in (keys.POSITION_SCAN_PATTERN, keys.ORDER_SCAN_PATTERN):
+    for pattern in (keys.position_scan_pattern(), keys.order_scan_pattern()):
         for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
             if keys.is_unified_key(key):
                 batch.append(key)
@@ -225,21 +270,6 @@ def _unified_key_batches(client: Any) -> Iterator[list[str]]:
                 batch = []
     if batch:
         yield batch
-
-
-def _role(key: str) -> str:
-    """What a unified key is, from its shape: decides its Redis type and its liveness rule."""
-    if key == keys.POSITIONS_ACTIVE or key.startswith("positions:index:"):
-        return "position_set"
-    if key.startswith("positions:slots:"):
-        return "slots"
-    if key.startswith("positions:history:"):
-        return "history"
-    if key.startswith(("orders:user:", "orders:open:")):
-        return "order_set"
-    if key.startswith("orders:"):
-        return "order_hash"
-    return "position_hash"
 
 
 _ROLE_TYPES = {
@@ -251,7 +281,7 @@ _ROLE_TYPES = {
     "position_hash": "hash",
 }
 _READERS = {
-    "position_hash": lambda pipe, key: pipe.hget(key, "id"),
+    "position_hash": lambda pipe, key: pipe.hmget(key, "id", keys.GRID_EXCHANGE_FIELD),
     "history": lambda pipe, key: pipe.lindex(key, 0),
     "slots": lambda pipe, key: pipe.hgetall(key),
     "position_set": lambda pipe, key: pipe.smembers(key),
@@ -265,7 +295,8 @@ def _read_batch(client: Any, batch: list[str]) -> list[tuple[str, str, Any]]:
     for key in batch:
         pipe.type(key)
     # Keys that vanished since the scan are skipped; a key of the wrong type is stale as a whole.
-    typed = [(key, _role(key), kind) for key, kind in zip(batch, pipe.execute(), strict=True) if kind != "none"]
+    roles = [(key, keys.unified_role(key), kind) for key, kind in zip(batch, pipe.execute(), strict=True)]
+    typed = [entry for entry in roles if entry[2] != "none"]
     pipe = client.pipeline(transaction=False)
     for key, role, kind in typed:
         if kind != _ROLE_TYPES[role]:
@@ -279,10 +310,15 @@ def _read_batch(client: Any, batch: list[str]) -> list[tuple[str, str, Any]]:
 
 
 def _stale_in_batch(client: Any, batch: list[str]) -> tuple[list[Drift], list[str], dict[str, list[str]]]:
-    entries = _read_batch(client, batch)
+    drifts: list[Drift] = []
+    entries = []
+    for key, role, content in _read_batch(client, batch):
+        collisions, ours = _split_grid_data(key, role, content)
+        drifts.extend(collisions)
+        if ours is not None:
+            entries.append((key, role, ours))
     positions, orders = _load_rows(entries)
     now = timezone.now()
-    drifts: list[Drift] = []
     removals: list[str] = []
     member_removals: dict[str, list[str]] = {}
     for key, role, content in entries:
@@ -295,6 +331,26 @@ def _stale_in_batch(client: Any, batch: list[str]) -> tuple[list[Drift], list[st
             removals.append(key)
             drifts.append(Drift(key, "", ABSENT, PRESENT))
     return drifts, removals, member_removals
+
+
+COLLISION = "collision"
+_COLLISION_HINT = "our keys only (the newest GRID code reads these keys: set TRADING_UNIFIED_KEY_PREFIX)"
+
+
+def _split_grid_data(key: str, role: str, content: Any) -> tuple[list[Drift], Any]:
+    """Set apart the newest GRID code's data under our unified keys (never ours to remove), reported
+    as a collision: its ``{symbol}:{side}`` index members, its ``pos`` hash where a position hash of
+    ours goes. Returns (collisions, what is left for the liveness check, None when nothing is)."""
+    if role == "position_hash":
+        our_id, grid_pos = content
+        if grid_pos is not None:
+            return [Drift(key, COLLISION, _COLLISION_HINT, f"GRID exchange position (pos={grid_pos})")], None
+        return [], our_id
+    if role != "position_set":
+        return [], content
+    grid_members = sorted(member for member in content if keys.parse_grid_exchange_member(member))
+    collisions = [Drift(key, COLLISION, _COLLISION_HINT, f"GRID member {member}") for member in grid_members]
+    return collisions, set(content) - set(grid_members)
 
 
 def _uuid(text: Any) -> uuid.UUID | None:
@@ -319,7 +375,7 @@ def _ids_in(entries: list[tuple[str, str, Any]]) -> tuple[set[uuid.UUID], set[uu
     order_ids: set[uuid.UUID | None] = set()
     for key, role, content in entries:
         if role == "order_hash":
-            order_ids.add(_uuid(key.removeprefix("orders:")))
+            order_ids.add(_uuid(keys.order_id_of(key)))
         elif role == "position_hash":
             position_ids.add(_uuid(content))
         elif role == "history":
@@ -340,7 +396,7 @@ def _load_rows(entries: list[tuple[str, str, Any]]) -> tuple[Rows, Rows]:
 
 def _key_alive(key: str, role: str, content: Any, positions: Rows, orders: Rows, now: datetime) -> bool:
     if role == "order_hash":
-        order = orders.get(_uuid(key.removeprefix("orders:")))
+        order = orders.get(_uuid(keys.order_id_of(key)))
         if order is None:
             return False
         return (
@@ -375,7 +431,7 @@ def _member_alive(key: str, role: str, member: str, content: Any, positions: Row
     if role == "slots":
         slots_key = keys.position_slots(position["user_id"], position["exchange"])
         return key == slots_key and content.get(member) == _position_key(position)
-    if key == keys.POSITIONS_ACTIVE:
+    if key == keys.positions_active():
         return True
     return key == keys.position_index(position["user_id"], position["exchange"])
 

@@ -146,7 +146,7 @@ def test_position_is_persisted_and_dual_written(opened, redis_client) -> None:  
     assert unified["size"] == "0.1"
     assert unified["id"] == str(opened.id)
     assert legacy["position_qty"] == "0.1"
-    assert legacy["size"] == "10"  # contracts of 0.01 BTC
+    assert legacy["size"] == "10.0"  # contracts of 0.01 BTC, written like HYPERRSI's str(float)
 
 
 def test_get_positions_accepts_the_unified_symbol_too(manager, opened) -> None:  # type: ignore[no-untyped-def]

@@ -92,6 +92,10 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def client(self) -> redis.Redis:
+        """A client with string responses, like the service's own."""
+        return redis.Redis(port=self.port, decode_responses=True)
+
     def start(self) -> None:
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -122,6 +126,7 @@ def private_redis() -> Iterator[RedisServer]:
 
 
 LEGACY_LISTS = (b":open_orders", b":closed_orders")
+GRID_EXPIRY = 1
 
 
 def snapshot(url: str) -> dict[bytes, tuple[bytes, Any, int]]:
@@ -129,7 +134,8 @@ def snapshot(url: str) -> dict[bytes, tuple[bytes, Any, int]]:
     versions with a rolling expiry): (type, DUMP bytes, absolute expiry in ms or -1).
 
     Sets are taken as their members: DUMP of a hashtable-encoded set depends on insertion order
-    and hash seeds, which says nothing about the content. So are the HYPERRSI order lists, which
+    and hash seeds, which says nothing about the content. GRID levels expire 7 days after each
+    write (GRID's own rule), so only whether they expire is compared. So are the HYPERRSI order lists, which
     the legacy bots share with us: their items are kept by id, in no meaningful order.
     """
     raw = redis.Redis.from_url(url)
@@ -144,7 +150,10 @@ def snapshot(url: str) -> dict[bytes, tuple[bytes, Any, int]]:
             value = tuple(sorted(raw.lrange(key, 0, -1)))
         else:
             value = raw.dump(key)
-        result[key] = (kind, value, raw.pexpiretime(key))
+        expiry = raw.pexpiretime(key)
+        if b":active_grid" in key and expiry > 0:
+            expiry = GRID_EXPIRY  # 7 days after the last write, like GRID's own: only its presence is stable
+        result[key] = (kind, value, expiry)
     raw.close()
     return result
 

@@ -30,7 +30,8 @@ def check_snapshot(snapshot: list[Any], grid_id: str) -> list[str]:
             problems.append(f"unified hash mixes two writes: size {size} entry {entry}")
         if unified["id"] not in index:
             problems.append("open position missing from its index")
-        if (legacy.get("position_qty"), legacy.get("entry_price")) != (unified["size"], unified["entry_price"]):
+        legacy_values = (D(legacy.get("position_qty", "-1")), D(legacy.get("entry_price", "-1")))
+        if legacy_values != (size, entry):
             problems.append(f"legacy hash {legacy} disagrees with unified {unified['size']}@{unified['entry_price']}")
     elif legacy or index - {grid_id}:
         problems.append(f"closed position still visible: legacy={legacy} index={index}")

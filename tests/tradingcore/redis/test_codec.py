@@ -260,18 +260,30 @@ def test_hyperrsi_position_sizes_are_contracts_and_leverage_has_one_decimal(
     assert D(fields["position_qty"]) == size
     assert abs(D(fields["size"]) * D(fields["contract_size"]) - size) <= D(fields["contract_size"]) * D("1E-8")
     assert fields["leverage"] == f"{leverage}.0"
-    assert all("E" not in value.upper() for value in fields.values())
+    assert all("E" not in value.upper() for name, value in fields.items() if name != "symbol")
 
 
 def test_hyperrsi_position_example() -> None:
     fields = codec.encode_hyperrsi_position(a_position(take_profit_price=D("44000"), current_price=D("44900")))
 
-    assert fields["size"] == "25"
+    assert fields["symbol"] == "BTC/USDT:USDT"  # ccxt's symbol, as fetch_okx_position writes it
+    assert fields["size"] == "25.0"
     assert fields["side"] == "short"
     assert fields["leverage"] == "20.0"
-    assert fields["tp_prices"] == "44000"
-    assert fields["sl_price"] == ""
+    assert fields["tp_prices"] == "44000.0"
+    assert fields["liquidation_price"] == "0.0"
+    assert "sl_price" not in fields  # HYPERRSI's readers call float() on it: absent, never ""
     assert fields["last_update_time"] == "1714564800"
+
+
+def test_hyperrsi_tp_prices_lists_every_imported_level_while_the_first_is_the_take_profit() -> None:
+    levels = {"tp_prices": ["44000", "43000.5", "42000"]}
+
+    kept = codec.encode_hyperrsi_position(a_position(take_profit_price=D("44000"), metadata=levels))
+    moved = codec.encode_hyperrsi_position(a_position(take_profit_price=D("43900"), metadata=levels))
+
+    assert kept["tp_prices"] == "44000.0,43000.5,42000.0"
+    assert moved["tp_prices"] == "43900.0"
 
 
 @given(entry=positive, size=positive, pnl=money, count=st.integers(-1000, 1000), when=st.none() | moments)
@@ -329,14 +341,15 @@ def test_hyperrsi_order_item_pos_side_without_a_position() -> None:
         "order_id": str(order.id),
         "symbol": "BTC-USDT-SWAP",
         "side": "buy",
-        "size": "3",
-        "filled_size": "1",
-        "status": "partially_filled",
-        "avg_fill_price": "45000.1",
-        "create_time": 1714564800,
-        "update_time": 1714564830,
+        "size": 3.0,
+        "filled_size": 1.0,
+        "status": "open",  # ccxt's word for a partly filled live order
+        "avg_fill_price": 45000.1,
+        "create_time": "2024-05-01T12:00:00+00:00",
+        "update_time": "2024-05-01T12:00:30+00:00",
         "order_type": "limit",
         "posSide": "short",  # a reduce-only buy closes a short
         "clientOrderId": "abc123",  # ours, never changes: how the item is found again
         "managed_by": "tradingcore",  # tells our items from the legacy bots' own
     }
+    assert item == json.dumps(json.loads(item))  # spaced as json.dumps spaces it, like the bots' items

@@ -10,12 +10,17 @@ import pytest
 from django.db import transaction
 
 from tests.tradingcore.redis.factories import SYMBOL, T0, USER, D, close, make_order, make_position, snapshot
-from tradingcore.redis import keys, plan
+from tradingcore import dto
+from tradingcore.redis import codec, keys, plan
 from tradingcore.redis.projector import ProjectionInTransactionError, project_order, project_position
 
 pytestmark = pytest.mark.django_db
 
 EPOCH_T0 = 1714564800  # 2024-05-01T12:00:00Z
+
+
+def plan_fields(position: Any) -> list[str]:
+    return list(codec.encode_hyperrsi_position(dto.Position.from_row(position)))
 
 
 def stream(redis_client: Any, user_id: str = USER) -> list[dict[str, str]]:
@@ -132,12 +137,12 @@ def test_replaying_a_closed_position_keeps_the_new_open_one_in_its_slot(redis_cl
 
     assert redis_client.hget(keys.position(USER, "okx", SYMBOL, "long"), "id") == str(new.pk)
     assert redis_client.smembers(keys.position_index(USER, "okx")) == {str(new.pk)}
-    assert redis_client.hget(keys.hyperrsi_position(USER, SYMBOL, "long"), "entry_price") == "47000"
+    assert redis_client.hget(keys.hyperrsi_position(USER, SYMBOL, "long"), "entry_price") == "47000.0"
 
 
 def test_projecting_twice_writes_the_same_bytes(settings: Any) -> None:
     position = make_position(grid_level=2)
-    order = make_order(position=position)
+    order = make_order(position=position, exchange_order_id="ex-1")
     project_position(position.pk)
     project_order(order.pk)
     first = snapshot(settings.REDIS_URL)
@@ -146,9 +151,9 @@ def test_projecting_twice_writes_the_same_bytes(settings: Any) -> None:
     project_position(position.pk)
 
     assert snapshot(settings.REDIS_URL) == first
-    # position hash, index, active set, slots map, GRID level, order hash, user and market order sets,
-    # and the HYPERRSI open-order list
-    assert len(first) == 9
+    # position hash, index, active set, slots map, the 21 GRID levels of the symbol, order hash, user
+    # and market order sets, and the HYPERRSI open-order list
+    assert len(first) == 29
 
 
 # -- unified order keys ---------------------------------------------------------------------------
@@ -233,23 +238,24 @@ def test_hyperrsi_position_hash_counts_contracts(redis_client: Any) -> None:
     project_position(position.pk)
 
     assert redis_client.hgetall(keys.hyperrsi_position(USER, SYMBOL, "long")) == {
-        "symbol": SYMBOL,
+        "symbol": "BTC/USDT:USDT",
         "side": "long",
-        "size": "10",
-        "contracts": "10",
-        "contracts_amount": "10",
+        "size": "10.0",
+        "contracts": "10.0",
+        "contracts_amount": "10.0",
         "contract_size": "0.01",
         "position_qty": "0.1",
-        "entry_price": "45000",
+        "entry_price": "45000.0",
         "leverage": "10.0",
-        "unrealized_pnl": "10",
-        "liquidation_price": "",
-        "mark_price": "45100",
+        "unrealized_pnl": "10.0",
+        "liquidation_price": "0.0",
+        "mark_price": "45100.0",
         "margin_mode": "isolated",
-        "sl_price": "44000",
-        "tp_prices": "47000",
+        "sl_price": "44000.0",
+        "tp_prices": "47000.0",
         "last_update_time": str(EPOCH_T0 + 60),
         "tradingcore_position_id": str(position.pk),  # our mark: the bots' own fields are never touched
+        "tradingcore_fields": ",".join(sorted(set(plan_fields(position)))),  # what we may remove again
     }
 
 
@@ -259,7 +265,7 @@ def test_hyperrsi_position_hash_without_contract_size_uses_one(redis_client: Any
     project_position(position.pk)
 
     legacy = redis_client.hgetall(keys.hyperrsi_position(USER, SYMBOL, "long"))
-    assert (legacy["size"], legacy["contract_size"], legacy["position_qty"]) == ("3", "1", "3")
+    assert (legacy["size"], legacy["contract_size"], legacy["position_qty"]) == ("3.0", "1.0", "3.0")
 
 
 def test_hyperrsi_position_hash_is_deleted_on_close_and_never_written_for_grid(redis_client: Any) -> None:
@@ -276,59 +282,61 @@ def test_hyperrsi_position_hash_is_deleted_on_close_and_never_written_for_grid(r
     assert not redis_client.exists(keys.hyperrsi_position(USER, SYMBOL, "short"))
 
 
-def test_hyperrsi_open_orders_hold_live_limit_and_take_profit_orders(redis_client: Any) -> None:
+def test_hyperrsi_open_orders_hold_what_the_legacy_monitor_can_follow(redis_client: Any) -> None:
     position = make_position()
     limit = make_order(exchange_order_id="ex-1")
-    take_profit = make_order(
-        order_type="take_profit", side="sell", reduce_only=True, trigger_price=D("47000"), price=None,
-        position=position, created_at=T0 + timedelta(seconds=1),
-    )  # fmt: skip
-    trigger_tp = make_order(
-        order_type="trigger", side="sell", reduce_only=True, trigger_price=D("46000"), price=None,
-        position=position, created_at=T0 + timedelta(seconds=2), role="take_profit",
+    market = make_order(order_type="market", price=None, exchange_order_id="ex-2", created_at=T0 + timedelta(seconds=1))
+    stop_loss = make_order(
+        order_type="stop_loss", side="sell", reduce_only=True, trigger_price=D("44000"), price=None,
+        position=position, role="stop_loss", exchange_order_id="algo-3", created_at=T0 + timedelta(seconds=2),
     )  # fmt: skip
     unlisted = [
-        make_order(order_type="trigger", side="sell", reduce_only=True, trigger_price=D("44000"), price=None,
-                   position=position, role="stop_loss"),
-        make_order(order_type="trigger", side="sell", trigger_price=D("46000"), role="take_profit"),
-        make_order(order_type="stop_loss", side="sell", reduce_only=True, trigger_price=D("44000"), price=None),
-        make_order(order_type="market", price=None),
-        make_order(grid_level=4),
+        # algo take-profits: HYPERRSI's monitor would look them up as plain orders and lose them
+        make_order(order_type="take_profit", side="sell", reduce_only=True, trigger_price=D("47000"), price=None,
+                   position=position, role="take_profit", exchange_order_id="algo-4"),
+        make_order(order_type="trigger", side="sell", reduce_only=True, trigger_price=D("46000"), price=None,
+                   position=position, role="take_profit", exchange_order_id="algo-5"),
+        make_order(exchange_order_id=None),  # not on the exchange yet: nothing the monitor could look up
+        make_order(grid_level=4, exchange_order_id="ex-6"),  # GRID's
     ]  # fmt: skip
 
-    for order in [limit, take_profit, trigger_tp, *unlisted]:  # as the service projects each change
+    for order in [limit, market, stop_loss, *unlisted]:  # as the service projects each change
         project_order(order.pk)
 
     items = [json.loads(item) for item in redis_client.lrange(keys.hyperrsi_open_orders(USER), 0, -1)]
-    assert [item["order_id"] for item in items] == [str(trigger_tp.pk), str(take_profit.pk), "ex-1"]
+    assert [item["order_id"] for item in items] == ["algo-3", "ex-2", "ex-1"]
     assert items[2] == {
         "order_id": "ex-1",
         "symbol": SYMBOL,
         "side": "buy",
-        "size": "10",  # unlinked: 0.01 BTC per contract from the instrument table
-        "filled_size": "0",
+        "size": 10.0,  # unlinked: 0.01 BTC per contract from the instrument table
+        "filled_size": 0.0,
         "status": "open",
-        "avg_fill_price": None,
-        "create_time": EPOCH_T0,
-        "update_time": EPOCH_T0 + 5,
+        "avg_fill_price": 0.0,
+        "create_time": "2024-05-01T12:00:00+00:00",
+        "update_time": "2024-05-01T12:00:05+00:00",
         "order_type": "limit",
         "posSide": "long",
         "clientOrderId": limit.client_order_id,
         "managed_by": "tradingcore",
     }
-    assert (items[1]["posSide"], items[1]["side"], items[1]["size"]) == ("long", "sell", "10")
+    assert (items[0]["order_type"], items[0]["posSide"], items[0]["side"], items[0]["size"]) == (
+        "stop_loss", "long", "sell", 10.0
+    )  # fmt: skip
 
 
 def test_hyperrsi_order_sizes_use_the_linked_position_contract_size(redis_client: Any) -> None:
     position = make_position(symbol="ODD-USDT-SWAP", contract_size=D("0.5"), size=D("2"))
-    linked = make_order(symbol="ODD-USDT-SWAP", quantity=D("2"), position=position)
-    unlisted = make_order(symbol="ODD-USDT-SWAP", quantity=D("2"), created_at=T0 - timedelta(seconds=1))
+    linked = make_order(symbol="ODD-USDT-SWAP", quantity=D("2"), position=position, exchange_order_id="ex-1")
+    unlisted = make_order(
+        symbol="ODD-USDT-SWAP", quantity=D("2"), created_at=T0 - timedelta(seconds=1), exchange_order_id="ex-2"
+    )
 
     project_order(unlisted.pk)
     project_order(linked.pk)
 
     items = [json.loads(item) for item in redis_client.lrange(keys.hyperrsi_open_orders(USER), 0, -1)]
-    assert [(item["order_id"], item["size"]) for item in items] == [(str(linked.pk), "4"), (str(unlisted.pk), "2")]
+    assert [(item["order_id"], item["size"]) for item in items] == [("ex-1", 4.0), ("ex-2", 2.0)]
 
 
 def test_ended_orders_move_to_hyperrsi_closed_orders_capped(redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -345,7 +353,7 @@ def test_ended_orders_move_to_hyperrsi_closed_orders_capped(redis_client: Any, m
     assert not redis_client.exists(keys.hyperrsi_open_orders(USER))
     items = [json.loads(item) for item in redis_client.lrange(keys.hyperrsi_closed_orders(USER), 0, -1)]
     assert [item["order_id"] for item in items] == [str(orders[2].pk), str(orders[1].pk)]
-    assert (items[0]["status"], items[0]["filled_size"], items[0]["avg_fill_price"]) == ("filled", "10", "44000.5")
+    assert (items[0]["status"], items[0]["filled_size"], items[0]["avg_fill_price"]) == ("closed", 10.0, 44000.5)
 
 
 # -- legacy GRID ----------------------------------------------------------------------------------
@@ -455,7 +463,7 @@ def test_each_layout_can_be_switched_off(redis_client: Any, settings: Any, flag:
 def test_unified_flag_off_also_stops_the_stream_and_order_hashes(redis_client: Any, settings: Any) -> None:
     settings.TRADING_UNIFIED_WRITE = False
     make_position()
-    order = make_order()
+    order = make_order(exchange_order_id="ex-1")
 
     project_order(order.pk)
 
