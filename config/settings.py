@@ -178,6 +178,7 @@ SPECTACULAR_SETTINGS = {
         "TimeInForceEnum": "tradingcore.enums.TimeInForce",
         "MarginModeEnum": "tradingcore.enums.MarginMode",
         "LiquidityEnum": "tradingcore.enums.Liquidity",
+        "RoundingEnum": "tradingcore.validation.ROUNDINGS",
     },
 }
 

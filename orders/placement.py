@@ -6,10 +6,21 @@ once. The quantity is converted to contracts once, here, from the market (``Mark
 sent as such (``OrderRequest.contracts``); the row keeps the base quantity that the contracts are
 worth. A timeout or network error leaves the order ``pending`` with its client order id: it is
 looked up by that id later (``orders.sync``) and never placed twice.
+
+What the caller asked is what is placed, or a clear error (issue 9, kinds 9 and 10): a size that
+is not a whole number of lots, or a price off the tick, is refused before anything is saved,
+naming the nearest valid values, unless the caller asks to round (``rounding`` /
+``price_rounding``); then the row holds what was sent and its metadata what was asked. What the
+exchange refuses is kept: the order stays ``rejected`` with the reason and its events.
+
+On a one-way (net) account the order carries no position side and its fills net against the
+opposite position (``positions.ledger``); the gateway sends no ``posSide``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError
@@ -17,7 +28,8 @@ from django.db import IntegrityError
 from orders import events, execution, projection, requests
 from orders.models import Order
 from tradingcore.changeset import ChangeSet
-from tradingcore.enums import MarginMode, OrderSide, OrderType, PositionSide, TimeInForce
+from tradingcore.decimals import plain
+from tradingcore.enums import MarginMode, OrderSide, OrderType, PositionMode, PositionSide, TimeInForce
 from tradingcore.exceptions import Conflict, ExchangeUnavailable, OrderOutcomeUnknown, OrderRejected
 from tradingcore.exchange import ExchangeGateway, MarketInfo, OrderRequest, get_gateway
 from tradingcore.redis import outbox
@@ -28,10 +40,13 @@ SYSTEM_ACTOR = "system:order_manager"
 def create_order(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> Order:
     """Validate the ``create_order`` keywords, then ``place`` the order.
 
-    A caller-supplied ``client_order_id`` makes the call idempotent: a retry returns the order
-    saved the first time and never places a second one. Raises ``InvalidInput`` /
-    ``InvalidOrder`` before anything is saved or sent; ``Conflict`` for another user's client order
-    id; and what ``place`` raises.
+    ``quantity`` is in base currency and must be a whole number of the market's lots, and
+    ``price`` / ``trigger_price`` whole ticks, unless ``rounding`` / ``price_rounding`` ("down",
+    "up", "nearest") asks to round. A caller-supplied ``client_order_id`` makes the call
+    idempotent: a retry returns the order saved the first time and never places a second one.
+    Raises, with nothing saved or sent: ``InvalidInput`` (a bad field), ``InvalidOrder`` (off the
+    lot or tick grid, below the minimum), ``Conflict`` (another user's client order id). Then
+    what ``place`` raises: the exchange's refusals keep the order ``rejected``.
     """
     spec = requests.order_spec(**raw)
     existing = existing_for_client_id(spec.client_order_id, spec.user_id)
@@ -45,9 +60,13 @@ def place(spec: requests.OrderSpec, *, market: MarketInfo, gateway: ExchangeGate
     """Save ``spec`` as ``pending`` (committed), send it, apply the answer; returns the order.
 
     The Redis projections of both commits go out together at the end (one MULTI/EXEC). Raises
-    ``OrderRejected`` and its kinds (the order is kept ``rejected``); ``OrderOutcomeUnknown`` /
-    ``ExchangeUnavailable`` (the order stays ``pending``, resolved later by client order id).
+    ``InvalidOrder`` for a size or price off the market's grid (nothing saved); ``OrderRejected``
+    and its kinds when the exchange refuses (the order is kept ``rejected`` with the reason and
+    its events); ``OrderOutcomeUnknown`` / ``ExchangeUnavailable`` (the order stays ``pending``,
+    resolved later by client order id).
     """
+    if gateway.position_mode == PositionMode.ONE_WAY and not spec.net:
+        spec = replace(spec, net=True)
     with outbox.deferred():
         try:
             order = save_pending_order(spec, market=market, actor=actor)
@@ -61,15 +80,26 @@ def place(spec: requests.OrderSpec, *, market: MarketInfo, gateway: ExchangeGate
 
 
 def new_order(spec: requests.OrderSpec, *, market: MarketInfo) -> Order:
-    """The unsaved, validated row for ``spec`` on ``market``: the quantity rounded down to whole
-    lots (``InvalidOrder`` below the minimum), the order's facts in their columns."""
-    quantity = market.to_base(market.to_contracts(spec.quantity))
+    """The unsaved, validated row for ``spec`` on ``market``, holding exactly what will be sent.
+
+    The quantity must be whole lots and the prices whole ticks (``InvalidOrder`` naming the
+    nearest valid values, and below the minimum size) unless the spec asks to round; a rounded
+    value is stored as sent, the asked one in ``metadata`` (``requested_quantity``,
+    ``requested_price``, ``requested_trigger_price``).
+    """
+    contracts = market.lots_for(spec.quantity, rounding=spec.rounding, field=spec.size_field)
+    quantity = market.to_base(contracts)
+    price = _on_grid(market, spec.price, spec.price_rounding, "price")
+    trigger_price = _on_grid(market, spec.trigger_price, spec.price_rounding, "trigger_price")
+    asked = {"requested_quantity": (spec.quantity, quantity), "requested_price": (spec.price, price),
+             "requested_trigger_price": (spec.trigger_price, trigger_price)}  # fmt: skip
+    rounded = {name: plain(before) for name, (before, after) in asked.items() if before is not None and before != after}
     order = Order(
         user_id=spec.user_id, exchange=spec.exchange, symbol=market.symbol, side=spec.side,
-        order_type=spec.order_type, quantity=quantity, price=spec.price, trigger_price=spec.trigger_price,
+        order_type=spec.order_type, quantity=quantity, price=price, trigger_price=trigger_price,
         reduce_only=spec.reduce_only, post_only=spec.post_only, time_in_force=spec.time_in_force,
-        grid_level=spec.grid_level, metadata=spec.metadata, role=spec.role,
-        position_side=spec.effective_position_side, margin_mode=spec.margin_mode,
+        grid_level=spec.grid_level, metadata={**spec.metadata, **rounded} if rounded else spec.metadata,
+        role=spec.role, position_side="" if spec.net else spec.effective_position_side, margin_mode=spec.margin_mode,
         contract_size=market.contract_size, leverage=spec.leverage, reason=spec.reason,
         attached_stop_loss_price=spec.attached_stop_loss_price,
         attached_take_profit_price=spec.attached_take_profit_price,
@@ -80,6 +110,10 @@ def new_order(spec: requests.OrderSpec, *, market: MarketInfo) -> Order:
     # The database checks the foreign key, the uniques and the constraints; this checks the values.
     order.full_clean(exclude=["position"], validate_unique=False, validate_constraints=False)
     return order
+
+
+def _on_grid(market: MarketInfo, price: Decimal | None, rounding: str | None, field: str) -> Decimal | None:
+    return None if price is None else market.price_on_grid(price, rounding=rounding, field=field)
 
 
 def save_pending_order(spec: requests.OrderSpec, *, market: MarketInfo, actor: str) -> Order:

@@ -3,7 +3,8 @@
 Field rules come from ``tradingcore.validation``; this module adds the rules of an order's shape
 (a limit needs a price, a trigger order a trigger price, post-only only on limits) and the facts
 an order carries for its position (role, side, margin mode, leverage, reason, protection to
-attach). Nothing here reads the database or the exchange.
+attach). Nothing here reads the database or the exchange; the market's lot and tick are checked
+when the order row is built (``placement.new_order``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ class OrderSpec:
     attached_take_profit_price: Decimal | None = None
     position_id: uuid.UUID | None = None
     opens_position_id: uuid.UUID | None = None
+    # Off the exchange's lot or tick grid: refused unless the caller asks to round (down, up,
+    # nearest); then what was placed is stored and the request kept in the metadata.
+    rounding: str | None = None
+    price_rounding: str | None = None
+    size_field: str = "quantity"  # the caller's name of the size, for error messages
+    # A one-way (net) account: the order carries no position side and its fills net (SPEC 4).
+    net: bool = False
 
     @property
     def effective_position_side(self) -> PositionSide:
@@ -74,6 +82,8 @@ def order_spec(**raw: Any) -> OrderSpec:
         metadata=validation.metadata(raw.get("metadata")),
         position_side=_position_side(raw),
         margin_mode=validation.margin_mode(raw.get("margin_mode")),
+        rounding=validation.rounding(raw.get("rounding")),
+        price_rounding=validation.rounding(raw.get("price_rounding"), "price_rounding"),
     )
     check_shape(spec)
     return spec

@@ -59,10 +59,13 @@ def position_protection_refused(position: Position, actor: str, **parameters: An
     return _event(position, T.PROTECTION_REFUSED, actor, **parameters)
 
 
-def position_leverage_changed(position: Position, actor: str, *, order_id: Any, previous: int) -> PositionEvent:
+def position_leverage_changed(
+    position: Position, actor: str, *, order_id: Any, previous: int, reason: str = "fill"
+) -> PositionEvent:
     return _event(
-        position, T.LEVERAGE_CHANGED, actor, order_id=str(order_id), previous=previous, leverage=position.leverage
-    )
+        position, T.LEVERAGE_CHANGED, actor, order_id=None if order_id is None else str(order_id), previous=previous,
+        leverage=position.leverage, reason=reason,
+    )  # fmt: skip
 
 
 def position_imported(position: Position, actor: str, **parameters: Any) -> PositionEvent:

@@ -9,6 +9,7 @@ contracts twice.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import replace
 from decimal import Decimal
@@ -23,7 +24,7 @@ from positions import events, projection, protection, selectors
 from positions.models import Position
 from tradingcore import db, dto, locks, validation
 from tradingcore.changeset import ChangeSet
-from tradingcore.decimals import ZERO
+from tradingcore.decimals import ZERO, plain
 from tradingcore.enums import (
     LIVE_ORDER_STATUSES,
     Exchange,
@@ -33,9 +34,18 @@ from tradingcore.enums import (
     PositionSide,
     PositionStatus,
 )
-from tradingcore.exceptions import InsufficientPosition, InvalidInput, ObjectNotFound, ProtectionRefused
+from tradingcore.exceptions import (
+    ExchangeError,
+    InsufficientPosition,
+    InvalidInput,
+    ObjectNotFound,
+    OrderRejected,
+    ProtectionRefused,
+)
 from tradingcore.exchange import ExchangeGateway, MarketInfo, get_gateway
 from tradingcore.redis import outbox
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system:position_manager"
 UNSET: Any = object()
@@ -51,16 +61,21 @@ def entry_spec(
     symbol: Any,
     side: Any,
     size: Any,
-    leverage: Any = 1,
+    leverage: Any = None,
     entry_price: Any = None,
     stop_loss_price: Any = None,
     take_profit_price: Any = None,
     grid_level: Any = None,
     metadata: Any = None,
-    margin_mode: Any = MarginMode.CROSS,
+    margin_mode: Any = None,
     client_order_id: Any = None,
+    rounding: Any = None,
+    price_rounding: Any = None,
 ) -> OrderSpec:
-    """Validate the ``open_position`` keywords into the entry order's spec (every rule once)."""
+    """Validate the ``open_position`` keywords into the entry order's spec (every rule once).
+
+    ``leverage`` and ``margin_mode`` left out mean: the open position's (an add), else 1x cross.
+    """
     position_side = validation.position_side(side)
     return OrderSpec(
         user_id=validation.user_id(user_id),
@@ -75,20 +90,29 @@ def entry_spec(
         metadata=validation.metadata(metadata),
         role=OrderRole.ENTRY,
         position_side=position_side,
-        margin_mode=validation.margin_mode(margin_mode),
-        leverage=validation.leverage(leverage),
+        margin_mode=None if margin_mode in (None, "") else validation.margin_mode(margin_mode),  # type: ignore[arg-type]
+        leverage=None if leverage in (None, "") else validation.leverage(leverage),
         attached_stop_loss_price=validation.optional_price(stop_loss_price, "stop_loss_price"),
         attached_take_profit_price=validation.optional_price(take_profit_price, "take_profit_price"),
+        rounding=validation.rounding(rounding),
+        price_rounding=validation.rounding(price_rounding, "price_rounding"),
+        size_field="size",
     )
 
 
 def open_position(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> dto.Position:
     """Open a position, or add to the open one with the same key (entry becomes the weighted mean).
 
-    A market entry without ``entry_price``; a limit entry with it. Sizes are in base currency.
-    Optional stop-loss and take-profit become reduce-only trigger orders linked to the position;
-    one already through the market (against the limit price, else the mark) is refused with
-    ``InvalidOrder`` before anything is sent. Returns the position; while a limit entry rests
+    A market entry without ``entry_price``; a limit entry with it. Sizes are in base currency and
+    must be whole lots, prices whole ticks, unless ``rounding`` / ``price_rounding`` ("down",
+    "up", "nearest") asks to round (``InvalidOrder`` naming the nearest valid values otherwise).
+    An add keeps the position's margin mode (another one is ``InvalidInput``) and, unless
+    ``leverage`` is given, its leverage; a new leverage applies to the whole position on the
+    exchange, so it is recorded at once (``leverage_changed`` event, and ``metadata["notice"]``
+    in the answer) and restored when the add is refused. Optional stop-loss and take-profit
+    become reduce-only trigger orders linked to the position; one already through the market
+    (against the limit price, else the mark) is refused with ``InvalidOrder`` before anything is
+    sent. Returns the position; while a limit entry rests
     unfilled, the returned position is the one being added to, or a size-0 preview carrying the
     id the new position will get, with ``metadata["pending_entry_order_id"]``. Raises
     ``InvalidInput``, ``InvalidOrder``, ``OrderRejected`` and its kinds, and
@@ -99,17 +123,39 @@ def open_position(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> dto.Position:
     spec = entry_spec(**raw)
     gateway = get_gateway(spec.user_id, spec.exchange)
     market = gateway.market(spec.symbol)
+    spec = _protection_on_grid(spec, market)
     _check_attached_protection(spec, gateway, market)
     current = selectors.open_position_row(
         spec.user_id, spec.exchange, market.symbol, spec.effective_position_side, spec.grid_level
     )
     spec = _bind_to_position(spec, market, current)
-    _set_leverage(gateway, spec, current)
-    order = placement.place(spec, market=market, gateway=gateway, actor=actor)
+    previous = _set_leverage(gateway, spec, current, actor)
+    try:
+        order = placement.place(spec, market=market, gateway=gateway, actor=actor)
+    except OrderRejected:
+        if previous is not None and current is not None:
+            _restore_leverage(gateway, spec, current, previous, actor)
+        raise
     opened = _opened(order, spec, current)
     if spec.attached_stop_loss_price is not None or spec.attached_take_profit_price is not None:
         opened = _require_attached_protection(opened, spec)
+    if previous is not None and current is not None:
+        opened.metadata = {**opened.metadata, "notice": _leverage_notice(previous, spec)}
     return opened
+
+
+def _protection_on_grid(spec: OrderSpec, market: MarketInfo) -> OrderSpec:
+    """The attached stop-loss / take-profit on the market's tick (``InvalidOrder`` off it, unless
+    the spec asks to round them), checked before anything is sent."""
+
+    def on_grid(price: Decimal | None, field: str) -> Decimal | None:
+        return None if price is None else market.price_on_grid(price, rounding=spec.price_rounding, field=field)
+
+    return replace(
+        spec,
+        attached_stop_loss_price=on_grid(spec.attached_stop_loss_price, "stop_loss_price"),
+        attached_take_profit_price=on_grid(spec.attached_take_profit_price, "take_profit_price"),
+    )
 
 
 def _check_attached_protection(spec: OrderSpec, gateway: ExchangeGateway, market: MarketInfo) -> None:
@@ -145,17 +191,64 @@ def _require_attached_protection(opened: dto.Position, spec: OrderSpec) -> dto.P
 
 
 def _bind_to_position(spec: OrderSpec, market: MarketInfo, current: Position | None) -> OrderSpec:
+    """The entry of a new position (1x cross unless given), or an add carrying the position's
+    margin mode (kind 7: every order of a position carries it) and, unless given, its leverage."""
     if current is None:
-        return replace(spec, symbol=market.symbol, opens_position_id=uuid.uuid4())
-    return replace(spec, symbol=market.symbol, role=OrderRole.ADD, position_id=current.pk)
+        return replace(
+            spec, symbol=market.symbol, opens_position_id=uuid.uuid4(), leverage=spec.leverage or 1,
+            margin_mode=spec.margin_mode or MarginMode.CROSS,
+        )  # fmt: skip
+    if spec.margin_mode is not None and spec.margin_mode != current.margin_mode:
+        raise InvalidInput(
+            f"margin_mode: the open position is {current.margin_mode}; an add cannot change it",
+            details={"margin_mode": [f"the open position is {current.margin_mode}"]},
+        )
+    return replace(
+        spec, symbol=market.symbol, role=OrderRole.ADD, position_id=current.pk,
+        margin_mode=MarginMode(current.margin_mode), leverage=spec.leverage or current.leverage,
+    )  # fmt: skip
 
 
-def _set_leverage(gateway: ExchangeGateway, spec: OrderSpec, current: Position | None) -> None:
-    """Tell the exchange the leverage only when it differs from what the position already uses."""
+def _set_leverage(gateway: ExchangeGateway, spec: OrderSpec, current: Position | None, actor: str) -> int | None:
+    """Tell the exchange the leverage only when it changes (OKX refuses a set-leverage call while
+    the position has live stop orders, 59000, even to the same value).
+
+    A new leverage on an open position applies to the whole position at once, so it is recorded
+    on the position right away; returns the previous leverage then, None otherwise.
+    """
     assert spec.leverage is not None
-    if current is not None and current.leverage == spec.leverage and current.margin_mode == spec.margin_mode:
-        return
+    if current is not None and current.leverage == spec.leverage:
+        return None
     gateway.set_leverage(spec.symbol, spec.leverage, margin_mode=spec.margin_mode, side=spec.effective_position_side)
+    if current is None:
+        return None
+    _record_leverage(current, spec.leverage, actor, reason="add")
+    return current.leverage
+
+
+def _restore_leverage(gateway: ExchangeGateway, spec: OrderSpec, current: Position, previous: int, actor: str) -> None:
+    """The add that needed a new leverage was refused: put the exchange back at ``previous`` and
+    record it; if the exchange refuses that too, the position keeps recording what it holds."""
+    try:
+        gateway.set_leverage(spec.symbol, previous, margin_mode=spec.margin_mode, side=spec.effective_position_side)
+    except ExchangeError as exc:
+        logger.error("position %s: leverage %s not restored after a refused add: %s", current.pk, previous, exc)
+        return
+    _record_leverage(current, previous, actor, reason="restored after a refused add")
+
+
+def _record_leverage(position: Position, leverage: int, actor: str, *, reason: str) -> None:
+    with transaction.atomic():
+        row = Position.objects.select_for_update().get(pk=position.pk)
+        if row.leverage == leverage:
+            return
+        previous, row.leverage = row.leverage, leverage
+        event = events.position_leverage_changed(row, actor, order_id=None, previous=previous, reason=reason)
+        save_with_events(row, [event], "position.updated")
+
+
+def _leverage_notice(previous: int, spec: OrderSpec) -> str:
+    return f"the whole position's leverage changed from {previous}x to {spec.leverage}x"
 
 
 def _opened(order: Order, spec: OrderSpec, current: Position | None) -> dto.Position:
@@ -258,7 +351,7 @@ def _closable(position: Position, requested: Decimal | None) -> Decimal:
     if available <= 0 or quantity > available:
         raise InsufficientPosition(
             f"cannot close {quantity}: {available} of {position.size} is open and not already being closed",
-            details={"size": [f"at most {max(available, ZERO)}"], "open_size": position.size},
+            details={"size": [f"at most {max(available, ZERO)}"], "open_size": plain(position.size)},
         )
     return quantity
 
@@ -279,7 +372,7 @@ def _close_spec(position: Position, quantity: Decimal, reason: str, client_order
         side=side.exit_order_side, order_type=OrderType.MARKET, quantity=quantity, reduce_only=True,
         grid_level=position.grid_level, client_order_id=validation.client_order_id(client_order_id),
         role=OrderRole.CLOSE, position_side=side, margin_mode=MarginMode(position.margin_mode),
-        reason=validation.reason(reason), position_id=position.pk,
+        reason=validation.reason(reason), position_id=position.pk, size_field="size",
     )  # fmt: skip
 
 
@@ -294,10 +387,13 @@ def update_position(
     take_profit_price: Any = UNSET,
     metadata: dict[str, Any] | None = None,
     exit_if_triggered: bool = False,
+    price_rounding: Any = None,
     actor: str = SYSTEM_ACTOR,
 ) -> dto.Position:
     """Change stop-loss / take-profit (None removes one) or merge metadata.
 
+    Prices must be whole ticks of the market unless ``price_rounding`` ("down", "up",
+    "nearest") asks to round them (``InvalidOrder`` naming the tick otherwise, nothing sent).
     A new protective order is placed first; the old one is cancelled, and the new price stored,
     only once the new one stands (``positions.protection``). A price already through the mark
     is refused with ``InvalidOrder`` before anything is sent, unless ``exit_if_triggered``: then
@@ -307,6 +403,7 @@ def update_position(
     open.
     """
     changes = _protection_changes(stop_loss_price, take_profit_price)
+    rounding = validation.rounding(price_rounding, "price_rounding")
     extra = validation.metadata(metadata)
     row = selectors.position_row(position_id, user_id=user_id)
     if changes:
@@ -314,6 +411,11 @@ def update_position(
             position = Position.objects.get(pk=row.pk)
             require_open(position)
             gateway = get_gateway(position.user_id, position.exchange)
+            market = gateway.market(position.symbol)
+            changes = {
+                field: None if price is None else market.price_on_grid(price, rounding=rounding, field=field)
+                for field, price in changes.items()
+            }
             side = PositionSide(position.side)
             mark = protection.mark_of(gateway, position.symbol)
             triggered = protection.triggered_fields(side, changes, mark)

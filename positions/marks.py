@@ -11,7 +11,7 @@ from django.db import transaction
 from positions import events, lifecycle, selectors
 from positions.models import Position
 from tradingcore import dto, pnl, validation
-from tradingcore.decimals import quantize
+from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import PositionStatus
 from tradingcore.exceptions import ExchangeError
 from tradingcore.exchange import get_gateway
@@ -23,14 +23,19 @@ SYSTEM_ACTOR = "system:position_manager"
 def calculate_pnl(position: Any, current_price: Any = None) -> dto.PnLInfo:
     """PnL of a position (DTO, row or id) at ``current_price`` (default: its stored mark).
 
-    Leverage never multiplies PnL (SPEC 4). Raises ``InvalidInput`` for a bad price and
-    ``ObjectNotFound`` for an unknown id.
+    Leverage never multiplies PnL (SPEC 4). A position that is no longer open has no unrealized
+    PnL at any price: its PnL is what it realized (issue 9, kind 9). Raises ``InvalidInput`` for
+    a bad price and ``ObjectNotFound`` for an unknown id.
     """
     if isinstance(position, Position):
         position = dto.Position.from_row(position)
     elif not isinstance(position, dto.Position):
         position = selectors.get_position(position)
     mark = None if current_price is None else validation.size(current_price, field="current_price")
+    if position.status != PositionStatus.OPEN:
+        return dto.PnLInfo(
+            realized_pnl=position.pnl_info.realized_pnl, unrealized_pnl=ZERO, fees=position.pnl_info.fees
+        )
     return dto.pnl_info_for(
         side=position.side,
         size=position.size,

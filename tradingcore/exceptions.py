@@ -6,18 +6,55 @@ Services raise these; the API's exception handler maps them to HTTP statuses and
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+# A number as Decimal prints it when it is not plain: an exponent (0E-8, 1E+2) or trailing zeros
+# of a numeric(20,8) column (0.06000000). Not inside a word or a dotted name (ids, versions, IPs).
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:E[+-]?\d+)?(?![\w.])")
+
+
+def plain_numbers(text: str) -> str:
+    """``text`` with every number written plainly: ``0.06``, ``0.00000001``, ``300``, never
+    ``0.06000000``, ``1E-8`` or ``3E+2`` (issue 9, kind 15)."""
+    return _NUMBER.sub(_plain_number, text) if ("E" in text or "." in text) else text
+
+
+def _plain_number(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if "E" not in text and ("." not in text or not text.endswith("0")):
+        return text
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    if value == 0:
+        return "0"
+    plain = format(value, "f")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def _plain_details(value: Any) -> Any:
+    if isinstance(value, str):
+        return plain_numbers(value)
+    if isinstance(value, list):
+        return [_plain_details(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain_details(item) for key, item in value.items()}
+    return value
 
 
 class TradingError(Exception):
-    """Base of every domain error."""
+    """Base of every domain error. Numbers in its message and details are written plainly."""
 
     code = "trading_error"
 
     def __init__(self, message: str = "", *, details: dict[str, Any] | None = None) -> None:
+        message = plain_numbers(message) if message else message
         super().__init__(message or self.__class__.__doc__ or self.code)
         self.message = message or (self.__class__.__doc__ or self.code).strip()
-        self.details = details or {}
+        self.details = _plain_details(details) if details else {}
 
 
 class InvalidInput(TradingError):

@@ -101,6 +101,19 @@ def optional_price(value: Any, field: str) -> Decimal | None:
     return None if value is None or value == "" else storable(value, field=field, positive=True)
 
 
+ROUNDINGS = ("down", "up", "nearest")
+
+
+def rounding(value: Any, field: str = "rounding") -> str | None:
+    """None (refuse what is off the exchange's grid) or how to round onto it: down, up, nearest."""
+    if value is None or value == "" or value is False:
+        return None
+    text = str(value).strip().lower()
+    if text not in ROUNDINGS:
+        raise invalid(field, f"one of {', '.join(ROUNDINGS)}")
+    return text
+
+
 def leverage(value: Any) -> int:
     """A whole number from 1 to 125 (``10``, ``"10"`` and ``"10.0"`` are 10; ``10.5`` is refused)."""
     message = f"an integer {MIN_LEVERAGE}..{MAX_LEVERAGE} is required"

@@ -32,6 +32,7 @@ from tradingcore.enums import (
     PositionSide,
     TimeInForce,
 )
+from tradingcore.validation import ROUNDINGS
 
 
 class OrderSerializer(serializers.Serializer):
@@ -97,6 +98,14 @@ class CreateOrderSerializer(StrictSerializer):
     grid_level = GridLevelField(required=False, allow_null=True)
     client_order_id = ClientOrderIdField(required=False, help_text="makes retries idempotent")
     metadata = MetadataField(required=False)
+    rounding = serializers.ChoiceField(
+        choices=ROUNDINGS, required=False, allow_null=True,
+        help_text="a quantity off the market's lot is refused unless this asks to round it",
+    )  # fmt: skip
+    price_rounding = serializers.ChoiceField(
+        choices=ROUNDINGS, required=False, allow_null=True,
+        help_text="a price off the market's tick is refused unless this asks to round it",
+    )  # fmt: skip
 
 
 class OrderFillSerializer(serializers.ModelSerializer):

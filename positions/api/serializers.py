@@ -23,7 +23,22 @@ from tradingcore.api.fields import (
     decimal_output,
 )
 from tradingcore.enums import Exchange, MarginMode, PositionSide, PositionStatus
-from tradingcore.validation import MAX_REASON_LENGTH
+from tradingcore.validation import MAX_REASON_LENGTH, ROUNDINGS
+
+
+def rounding_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=ROUNDINGS, required=False, allow_null=True,
+        help_text="a size off the market's lot is refused unless this asks to round it (the order keeps the asked size "
+        "in metadata.requested_quantity)",
+    )  # fmt: skip
+
+
+def price_rounding_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=ROUNDINGS, required=False, allow_null=True,
+        help_text="a price off the market's tick is refused unless this asks to round it",
+    )  # fmt: skip
 
 
 class PositionSerializer(serializers.Serializer):
@@ -71,7 +86,10 @@ class OpenPositionSerializer(StrictSerializer):
     symbol = SymbolField()
     side = EnumField(PositionSide)
     size = AmountField(help_text="base currency (0.1 = 0.1 BTC)")
-    leverage = LeverageField(required=False, default=1)
+    leverage = LeverageField(
+        required=False,
+        help_text="omitted: the open position's (an add), else 1; a new one applies to the whole position",
+    )
     entry_price = AmountField(required=False, allow_null=True, help_text="limit entry; omitted: market")
     stop_loss_price = AmountField(required=False, allow_null=True)
     take_profit_price = AmountField(required=False, allow_null=True)
@@ -79,6 +97,8 @@ class OpenPositionSerializer(StrictSerializer):
     margin_mode = EnumField(MarginMode, required=False)
     metadata = MetadataField(required=False)
     client_order_id = ClientOrderIdField(required=False, help_text="the entry order's id; makes retries idempotent")
+    rounding = rounding_field()
+    price_rounding = price_rounding_field()
 
 
 class ClosePositionSerializer(StrictSerializer):
@@ -95,6 +115,12 @@ class UpdatePositionSerializer(StrictSerializer):
     stop_loss_price = AmountField(required=False, allow_null=True)
     take_profit_price = AmountField(required=False, allow_null=True)
     metadata = MetadataField(required=False, help_text="merged into the position's metadata")
+    exit_if_triggered = serializers.BooleanField(
+        required=False, default=False,
+        help_text="a stop-loss / take-profit already through the mark closes the position at market instead of "
+        "being refused",
+    )  # fmt: skip
+    price_rounding = price_rounding_field()
 
 
 class PnLQuerySerializer(serializers.Serializer):

@@ -68,12 +68,12 @@ def test_bare_nan_in_the_json_is_refused_naming_the_field(client: Any) -> None:
 def test_numbers_are_taken_exactly_never_through_float(client: Any) -> None:
     # 0.30000000000000004 is what 0.1 + 0.2 gives in floats; a JSON number is read as written
     body = '{"user_id": "user123", "exchange": "okx", "symbol": "BTC-USDT-SWAP", "side": "long", "size": 0.3,'
-    body += ' "stop_loss_price": 40000.12345678}'
+    body += ' "stop_loss_price": 40000.1}'  # on the 0.1 tick; 40000.0999999999985448 as a float
 
     response = client.post(POSITIONS, body, content_type="application/json")
 
     assert response.status_code == 201
-    assert (response.json()["size"], response.json()["stop_loss_price"]) == ("0.30000000", "40000.12345678")
+    assert (response.json()["size"], response.json()["stop_loss_price"]) == ("0.30000000", "40000.10000000")
 
 
 def test_enums_are_case_insensitive(client: Any) -> None:

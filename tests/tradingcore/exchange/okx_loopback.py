@@ -661,8 +661,21 @@ class OkxLoopback:
         pos_side = body.get("posSide", "")
         if mgn_mode == "isolated" and self.position_mode == "long_short_mode" and pos_side not in ("long", "short"):
             raise OkxError("51000", "Parameter posSide error")
+        if self._has_open_orders(inst_id):
+            # OKX: "Your settings failed as you have positions or open orders" (even to the same value).
+            raise OkxError(
+                "59000", "Setting failed. Cancel any open orders, close positions, and stop trading bots first."
+            )
         self.leverage[(inst_id, mgn_mode, pos_side)] = lever
         return _ok([{"instId": inst_id, "lever": lever, "mgnMode": mgn_mode, "posSide": pos_side}])
+
+    def _has_open_orders(self, inst_id: str) -> bool:
+        live_algo = any(a["instId"] == inst_id and a["state"] == "live" for a in self.algo_orders.values())
+        live = any(
+            o.data["instId"] == inst_id and o.data["state"] in ("live", "partially_filled")
+            for o in self.orders.values()
+        )
+        return live_algo or live
 
     def _positions(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         wanted = set(query["instId"].split(",")) if query.get("instId") else None
