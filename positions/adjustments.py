@@ -252,7 +252,7 @@ def _settle(context: Context, book: Book, trades: SortedTrades) -> Adjustment:
         return _book_all(context, adjustment, _from_trades(book, outside), awaited)
     if unbooked and unbooked_net == book.difference:
         adjustment.note = (
-            f"explained by trades of our order(s) {_names(waiting)} not booked yet: they are booked with those "
+            f"explained by trades of our order(s) {_names(awaited)} not booked yet: they are booked with those "
             "orders, never as a second position"
         )
         return adjustment
@@ -316,7 +316,7 @@ def _from_trades(book: Book, trades: list[ExchangeFill]) -> list[Booking]:
     position = book.positions[0] if book.positions else None
     return [
         Booking(
-            fills=[Fill(t.side or OrderSide.BUY, t.quantity, t.price, t) for t in group],
+            fills=[Fill(_side(t), t.quantity, t.price, t) for t in group],
             role=OrderRole.LIQUIDATION if any(t.liquidation for t in group) else OrderRole.ADJUSTMENT,
             source=EXCHANGE_TRADES,
             exchange_order_id=group[0].exchange_order_id,
@@ -324,6 +324,11 @@ def _from_trades(book: Book, trades: list[ExchangeFill]) -> list[Booking]:
         )
         for group in groups.values()
     ]
+
+
+def _side(trade: ExchangeFill) -> OrderSide:
+    assert trade.side is not None  # a trade without a side moves no book, so it is never booked
+    return trade.side
 
 
 def _average(trades: list[ExchangeFill]) -> Decimal:
