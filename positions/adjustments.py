@@ -17,7 +17,8 @@ Never booked twice and never a second position for the same fills: trades of ord
 those orders have not booked yet (an order the exchange forgot after it filled, OKX 51603) are left
 to those orders, and while an order of ours on the symbol is in doubt (not found, or its placement
 unknown) nothing is estimated. Several of our grid levels behind one exchange position are closed
-one by one (at the mark) only when the exchange holds none; otherwise the difference is reported.
+one by one only when the exchange holds none (estimates at the outside trades' mean price, else at
+the mark: one trade cannot be split between positions); otherwise the difference is reported.
 
 One symbol is aligned at a time per account under a cross-process lock, from the exchange's state
 read under that lock, outside any transaction. Every booking writes a ``reconciled`` event on the
