@@ -10,11 +10,12 @@ class PositionsConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import hooks
-        from positions import ledger, marks, projection, protection
+        from positions import ledger, liquidations, marks, projection, protection
         from tradingcore.redis import sources
 
         hooks.register_fill_applier(ledger.apply_fill)
         hooks.register_after_fills(protection.after_fills)
         hooks.register_periodic(marks.refresh_all_marks)
+        hooks.register_periodic(liquidations.check_liquidations)
         hooks.register_periodic(protection.resync_unprotected)
         sources.register(projection.SOURCE)

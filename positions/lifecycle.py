@@ -20,7 +20,8 @@ from django.db import transaction
 from orders import placement
 from orders.models import Order
 from orders.requests import OrderSpec
-from positions import events, projection, protection, selectors
+from positions import adjustments, events, projection, protection, selectors
+from positions.books import books_of
 from positions.models import Position
 from tradingcore import db, dto, locks, validation
 from tradingcore.changeset import ChangeSet
@@ -291,14 +292,23 @@ def close_position(
     the remaining quantity of live closing orders must cover the request, otherwise
     ``InsufficientPosition`` (a conflict); ``ObjectNotFound`` when there is no such open position.
     A partial close realizes PnL on the closed part; the full close sets exit price, closed time
-    and reason. Raises the exchange errors of ``placement.place``.
+    and reason. A full close sends what the exchange holds: when the exchange holds less than we
+    do (a sale made on the exchange itself, a liquidation), the symbol is reconciled first
+    (``positions.adjustments``: the exchange's trades, else an estimate at the mark) and what
+    remains is closed; a position that nothing remains of is returned as reconciliation left it.
+    Raises the exchange errors of ``placement.place``.
     """
     requested = None if size is None else validation.size(size)
     key, gateway, market = _position_key(position_id, user_id, exchange, symbol, side, grid_level)
+    held = None
+    if requested is None:
+        settled, held = _settle_with_exchange(position_id, key, gateway, actor)
+        if settled is not None:
+            return settled
     with outbox.deferred():
         with transaction.atomic():
             position = _lock_open(position_id, key)
-            quantity = _closable(position, requested)
+            quantity = _closable(position, requested, held)
             spec = _close_spec(position, quantity, reason, client_order_id)
             order = placement.save_pending_order(spec, market=market, actor=actor)
         order = placement.submit_order(order, gateway=gateway, actor=actor)
@@ -342,11 +352,50 @@ def require_open(position: Position) -> None:
         raise InsufficientPosition(f"position {position.pk} is {position.status}", details={"status": position.status})
 
 
-def _closable(position: Position, requested: Decimal | None) -> Decimal:
+def _settle_with_exchange(
+    position_id: Any, key: dict[str, Any], gateway: ExchangeGateway, actor: str
+) -> tuple[dto.Position | None, Decimal | None]:
+    """Before a full close: reconcile the symbol when the exchange holds less than we do on this
+    side. Returns the position when nothing of it is left open, and what the exchange holds on
+    the side (None when it holds at least our size)."""
+    target = position_id
+    if target is None:
+        row = selectors.open_position_row(**key)
+        if row is None:
+            return None, None  # _lock_open says so
+        target = row.pk
+    user_id, exchange, symbol = key["user_id"], key["exchange"], key["symbol"]
+    ours = list(Position.objects.filter(user_id=user_id, exchange=exchange, symbol=symbol, status=PositionStatus.OPEN))
+    books = books_of(symbol, ours, gateway.fetch_positions([symbol]), gateway.position_mode)
+    if not adjustments.exchange_holds_less(books):
+        return None, None
+    adjustments.align_symbol(
+        user_id=user_id, exchange=exchange, gateway=gateway, symbol=symbol, apply=True, actor=actor
+    )
+    position = Position.objects.get(pk=target)
+    if position.status != PositionStatus.OPEN:
+        return dto.Position.from_row(position), None
+    return None, _held_on_side(gateway, position)
+
+
+def _held_on_side(gateway: ExchangeGateway, position: Position) -> Decimal:
+    """What the exchange holds on the position's side now (in a one-way account, the net position
+    when it is on that side)."""
+    side = PositionSide(position.side)
+    held = [p for p in gateway.fetch_positions([position.symbol]) if p.side == side]
+    return sum((p.size for p in held), ZERO)
+
+
+def _closable(position: Position, requested: Decimal | None, held: Decimal | None = None) -> Decimal:
+    """The quantity to close: ``requested``, or all that is open and not being closed already
+    (never more than ``held``, what the exchange holds on the side, when known)."""
     # Read after the lock, in a statement of its own: a statement's snapshot is taken when it
     # starts, so a subquery of the locking statement would miss the closing order a concurrent
     # close committed while this one waited for the lock.
-    available = position.size - reserved_quantity(position)
+    reserved = reserved_quantity(position)
+    available = position.size - reserved
+    if held is not None:
+        available = min(available, held - reserved)
     quantity = available if requested is None else requested
     if available <= 0 or quantity > available:
         raise InsufficientPosition(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -60,3 +61,20 @@ def test_reconcile_reports_then_applies_every_kind_of_difference(capsys) -> None
     assert (adopted.side, adopted.size, adopted.entry_price) == ("short", D("1"), D("2000"))
     assert Order.objects.filter(client_order_id="manuallimit1", status="open").exists()
     call_command("reconcile")  # nothing left: no CommandError
+
+
+def test_summary_counts_applied_and_reported_apart_and_json_says_which(capsys) -> None:  # type: ignore[no-untyped-def]
+    mark("100")
+    PositionManager().open_position(user_id=USER, exchange="okx", symbol=BTC, side="long", size="0.5")
+    behind_our_back(request(side=OrderSide.SELL, order_type=OrderType.MARKET, quantity=D("0.2"), reduce_only=True,
+                            position_side=PositionSide.LONG, client_order_id="manualsale1"))  # fmt: skip
+
+    with pytest.raises(CommandError, match="1 difference"):
+        call_command("reconcile", "--json")
+    [reported] = json.loads(capsys.readouterr().out)
+    assert (reported["kind"], reported["applied"], reported["action"][:9]) == ("size_mismatch", False, "reported:")
+
+    call_command("reconcile", "--apply")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "1 difference(s): 1 applied, 0 reported"
+    assert not any("resolved" in line for line in lines)

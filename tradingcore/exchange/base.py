@@ -312,6 +312,12 @@ class ExchangeGateway(abc.ABC):
     ) -> None:
         """Set the leverage used for new orders on ``symbol`` (per side in hedge mode on OKX)."""
 
+    def left_out(self) -> dict[str, str]:
+        """Instruments that the latest listings of every symbol (``fetch_open_orders()``,
+        ``fetch_positions()``) left out because the service does not model them: native id -> why
+        (the ``UnsupportedInstrument`` message). Empty for a gateway that lists only what it models."""
+        return {}
+
     @abc.abstractmethod
     def fetch_order_trades(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None

@@ -14,12 +14,14 @@ class Command(BaseCommand):
     help = (
         "Compare our positions and orders with the exchanges and report each difference. Live orders are "
         "refreshed first, which recovers orders accepted before a crash by their client order id. With --apply, "
-        "unknown exchange orders and positions are adopted and positions the exchange no longer has are closed, "
-        "each with an event. Exit status 1 when differences remain unresolved without --apply."
+        "unknown live exchange orders are adopted and each position is brought to the exchange's size through "
+        "fills (the exchange's own trades when its history explains the difference, else an estimate at the "
+        "mark), each with an event. The last line counts the differences applied and those only reported; "
+        "exit status 1 when any was only reported."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--apply", action="store_true", help="adopt and close to match the exchange")
+        parser.add_argument("--apply", action="store_true", help="adopt and book fills to match the exchange")
         parser.add_argument("--user-id", help="only this user")
         parser.add_argument("--exchange", help="only this exchange (with --user-id)")
         parser.add_argument("--json", action="store_true", help="print the differences as JSON")
@@ -31,11 +33,14 @@ class Command(BaseCommand):
             differences = reconciliation.reconcile_account(user_id=user_id, exchange=exchange, apply=apply)
         else:
             differences = reconciliation.reconcile_all(apply=apply, user_id=user_id)
+        reported = sum(not difference.applied for difference in differences)
         if options["json"]:
             self.stdout.write(json.dumps([vars(d) for d in differences], default=str, indent=2))
         else:
             for difference in differences:
                 self.stdout.write(str(difference))
-            self.stdout.write(f"{len(differences)} difference(s){' resolved' if apply else ''}")
-        if differences and not apply:
-            raise CommandError(f"{len(differences)} difference(s) found; run with --apply to resolve", returncode=1)
+            applied = len(differences) - reported
+            self.stdout.write(f"{len(differences)} difference(s): {applied} applied, {reported} reported")
+        if reported:
+            hint = "not applied" if apply else "run with --apply to apply them"
+            raise CommandError(f"{reported} difference(s) reported; {hint}", returncode=1)

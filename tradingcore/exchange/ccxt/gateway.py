@@ -70,7 +70,8 @@ class CcxtGateway(ExchangeGateway):
 
     Instruments the service does not model (inverse contracts, options, spot on a derivatives
     venue) are refused by name with ``UnsupportedInstrument``; listings of every symbol
-    (``fetch_open_orders()``, ``fetch_positions()``) leave them out with a warning in the log.
+    (``fetch_open_orders()``, ``fetch_positions()``) leave them out with a warning in the log, and
+    ``left_out()`` names them.
     """
 
     def __init__(
@@ -101,6 +102,7 @@ class CcxtGateway(ExchangeGateway):
         api = build_ccxt_client(account, timeout_seconds=timeout_seconds)
         self._client = AccountClient(api=api, exchange=self.exchange, label=repr(self))
         self._markets = MarketCache(self._client, ttl_seconds=markets_ttl_seconds)
+        self._left_out: dict[str, dict[str, str]] = {}  # listing -> {native id: why}
 
     def __repr__(self) -> str:
         return f"<CcxtGateway {self.exchange.value} account={self.account_id}>"
@@ -134,13 +136,20 @@ class CcxtGateway(ExchangeGateway):
         """
         return self._markets.get(symbol)
 
-    def _listed_market(self, raw: dict[str, Any]) -> MarketInfo | None:
-        """The market of an item in a listing of every symbol; None (logged) for an unsupported kind."""
+    def _listed_market(self, raw: dict[str, Any], left_out: dict[str, str]) -> MarketInfo | None:
+        """The market of an item in a listing of every symbol; None (logged, and noted in
+        ``left_out``) for an unsupported kind."""
         try:
             return self.market(raw["symbol"])
         except UnsupportedInstrument as error:
             logger.warning("%s: left out of the listing: %s", self, error.message)
+            left_out[str(error.details.get("instrument") or raw["symbol"])] = error.message
             return None
+
+    def left_out(self) -> dict[str, str]:
+        """The instruments the latest listings of every symbol (open orders, positions) left out
+        because the service does not model them: native id -> why."""
+        return {name: why for listing in list(self._left_out.values()) for name, why in listing.items()}
 
     # -- orders ------------------------------------------------------------------------------------
 
@@ -234,7 +243,10 @@ class CcxtGateway(ExchangeGateway):
         market = self.market(symbol) if symbol else None
         unified = market.unified_symbol if market else None
         raws = self._client.fetch_open_orders(unified) + algo.fetch_pending(self._client, unified)
-        listed = [(raw, market or self._listed_market(raw)) for raw in raws]
+        left_out: dict[str, str] = {}
+        listed = [(raw, market or self._listed_market(raw, left_out)) for raw in raws]
+        if market is None:
+            self._left_out["orders"] = left_out
         return [lookup.read_order(self._client, raw, found) for raw, found in listed if found is not None]
 
     def fetch_order_trades(
@@ -289,7 +301,10 @@ class CcxtGateway(ExchangeGateway):
             return []
         unified = [self.market(symbol).unified_symbol for symbol in symbols] if symbols else None
         raws = self._client.call("fetch positions", self._client.api.fetch_positions, unified)
-        held = [(raw, self._listed_market(raw)) for raw in raws if parsing.holds_position(raw)]
+        left_out: dict[str, str] = {}
+        held = [(raw, self._listed_market(raw, left_out)) for raw in raws if parsing.holds_position(raw)]
+        if symbols is None:
+            self._left_out["positions"] = left_out
         return [
             parsing.exchange_position(raw, market, default_margin_mode=self.default_margin_mode)
             for raw, market in held
