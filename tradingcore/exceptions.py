@@ -87,6 +87,12 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class OrderNotCancellable(InvalidTransition):
+    """The order already ended (filled, rejected or expired): there is nothing to cancel."""
+
+    code = "order_not_cancellable"
+
+
 class ConfigurationError(TradingError):
     """The service or an account is not configured for the request."""
 

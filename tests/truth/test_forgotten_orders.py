@@ -113,3 +113,16 @@ def test_paper_stop_loss_forgotten_after_firing_closes_the_one_position() -> Non
     stop.refresh_from_db()
     assert stop.status == OrderStatus.FILLED
     assert [(p.status, p.realized_pnl) for p in Position.objects.all()] == [(PositionStatus.CLOSED, D("-110"))]
+
+
+def test_cancel_that_races_a_fill_books_the_fill_instead_of_failing() -> None:
+    # Not a forgotten order, the other side of the same coin: the exchange filled the order just
+    # before the cancel arrived. The cancel answers with the filled order and books its fill.
+    mark("45000")
+    placed = OrderManager().create_order(**btc(side="buy", order_type="limit", quantity=D("0.1"), price=D("44900")))
+    mark("44800")  # fills on the exchange; no watcher pass has seen it yet
+
+    final = OrderManager().cancel_order(placed.id)
+
+    assert final.status == OrderStatus.FILLED
+    assert [(p.size, p.entry_price) for p in Position.objects.all()] == [(D("0.1"), D("44900"))]

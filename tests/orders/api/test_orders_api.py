@@ -85,14 +85,24 @@ def test_a_limit_without_price_is_a_400_naming_price(client: Any) -> None:
     assert error_of(response)["details"] == {"price": ["required for limit orders"]}
 
 
-def test_cancelling_a_terminal_order_is_a_409(client: Any) -> None:
-    order = place(client).json()
-    client.post(f"{URL}{order['id']}/cancel/", format="json")
+def test_cancelling_a_filled_order_is_a_409(client: Any) -> None:
+    order = place(client, order_type="market", price=None).json()
 
     response = client.post(f"{URL}{order['id']}/cancel/", format="json")
 
     assert response.status_code == 409
     assert error_of(response)["code"] == "order_not_cancellable"
+    assert error_of(response)["details"] == {"status": "filled"}
+
+
+def test_a_retried_cancel_answers_the_cancelled_order_again(client: Any) -> None:
+    order = place(client).json()
+    first = client.post(f"{URL}{order['id']}/cancel/", format="json")
+
+    again = client.post(f"{URL}{order['id']}/cancel/", format="json")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json()["status"] == "cancelled"
 
 
 def test_open_orders_are_the_live_ones(client: Any) -> None:

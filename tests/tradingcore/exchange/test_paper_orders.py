@@ -141,16 +141,30 @@ def test_cancel_takes_a_resting_order_off_the_book(gateway: PaperGateway) -> Non
     assert set_mark("paper", BTC, D("52000")) == []
 
 
-def test_cancel_of_a_filled_order_is_a_clear_error(gateway: PaperGateway) -> None:
+def test_cancel_of_an_order_that_already_filled_returns_its_final_state_with_its_fills(gateway: PaperGateway) -> None:
+    # The gateway contract (and the ccxt gateway): a fill that raced the cancel is reported.
     set_mark("paper", BTC, D("50000"))
     placed = gateway.place_order(order("buy"))
 
+    final = gateway.cancel_order(BTC, client_order_id=placed.client_order_id)
+
+    assert final.status == OrderStatus.FILLED
+    assert final.filled_qty == placed.quantity
+    assert [fill.trade_id for fill in final.fills] == [fill.trade_id for fill in placed.fills]
+
+
+def test_placement_refuses_to_cancel_an_ended_order(gateway: PaperGateway) -> None:
+    from tradingcore.exchange.paper import placement
+    from tradingcore.models.paper import PaperOrder
+
+    set_mark("paper", BTC, D("50000"))
+    gateway.place_order(order("buy"))
+
     with pytest.raises(OrderNotCancellable, match="already filled") as error:
-        gateway.cancel_order(BTC, client_order_id=placed.client_order_id)
+        placement.cancel(PaperOrder.objects.get())
 
     assert isinstance(error.value, InvalidTransition)
     assert isinstance(error.value, ExchangeError)
-    assert gateway.fetch_order(BTC, client_order_id=placed.client_order_id).status == OrderStatus.FILLED
 
 
 def test_orders_of_other_users_and_unknown_ids_are_not_found(gateway: PaperGateway) -> None:

@@ -3,7 +3,8 @@ like any gateway's errors."""
 
 from __future__ import annotations
 
-from tradingcore.exceptions import ExchangeError, InvalidTransition, OrderRejected
+from tradingcore import exceptions
+from tradingcore.exceptions import ExchangeError, OrderRejected
 
 
 class PaperMarkMissing(OrderRejected):
@@ -12,7 +13,5 @@ class PaperMarkMissing(OrderRejected):
     code = "paper_mark_missing"
 
 
-class OrderNotCancellable(ExchangeError, InvalidTransition):
-    """The order already reached a terminal state (filled, cancelled, rejected or expired)."""
-
-    code = "order_not_cancellable"
+class OrderNotCancellable(ExchangeError, exceptions.OrderNotCancellable):
+    """The paper order already reached a terminal state (filled, cancelled, rejected or expired)."""

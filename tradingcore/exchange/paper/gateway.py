@@ -95,12 +95,14 @@ class PaperGateway(ExchangeGateway):
     def cancel_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
     ) -> ExchangeOrder:
-        """Cancel a live order; ``OrderNotCancellable`` if it already ended, ``ExchangeOrderNotFound``
-        if the user has no such order."""
+        """Cancel a live order and return its final state; an order that already ended (a fill that
+        raced the cancel) is returned as it is, with its fills, as the ccxt gateway does.
+        ``ExchangeOrderNotFound`` if the user has no such order."""
         market = self.market(symbol)
         with transaction.atomic():
             order = self._find(market, exchange_order_id, client_order_id, lock=True)
-            placement.cancel(order)
+            if order.is_live:
+                placement.cancel(order)
         return describe_order(order)
 
     def fetch_order(
