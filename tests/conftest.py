@@ -19,6 +19,19 @@ def _clean_redis() -> Iterator[None]:
     connection.flushdb()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_the_async_orm_connection(django_db_setup: None) -> Iterator[None]:
+    """Django's async ORM runs queries in asgiref's one sync thread, whose connection stays open
+    on purpose (no reconnect per call); close it before the test database is dropped."""
+    yield
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+
+
 @pytest.fixture
 def redis_client():  # type: ignore[no-untyped-def]
     """The projector's own client (django-redis pool), string responses."""
