@@ -358,14 +358,14 @@ def _settle_with_exchange(
     """Before a full close: reconcile the symbol when the exchange holds less than we do on this
     side. Returns the position when nothing of it is left open, and what the exchange holds on
     the side (None when it holds at least our size)."""
-    target = position_id
-    if target is None:
-        row = selectors.open_position_row(**key)
-        if row is None:
-            return None, None  # _lock_open says so
-        target = row.pk
     user_id, exchange, symbol = key["user_id"], key["exchange"], key["symbol"]
     ours = list(Position.objects.filter(user_id=user_id, exchange=exchange, symbol=symbol, status=PositionStatus.OPEN))
+    target = position_id
+    if target is None:
+        keyed = [row for row in ours if row.side == key["side"] and row.grid_level == key["grid_level"]]
+        if not keyed:
+            return None, None  # _lock_open says so
+        target = keyed[0].pk
     books = books_of(symbol, ours, gateway.fetch_positions([symbol]), gateway.position_mode)
     if not adjustments.exchange_holds_less(books):
         return None, None

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from tradingcore.enums import Exchange, MarginMode, PositionMode, PositionSide
 from tradingcore.exceptions import ExchangeOrderNotFound, InvalidInput, InvalidOrder
@@ -126,19 +126,27 @@ class PaperGateway(ExchangeGateway):
         positions = PaperPosition.objects.filter(user_id=self.user_id, exchange=self.exchange.value, size__gt=0)
         if symbols is not None:
             positions = positions.filter(symbol__in=[self.market(symbol).symbol for symbol in symbols])
-        marks = dict(PaperMark.objects.filter(exchange=self.exchange.value).values_list("symbol", "price"))
-        leverage = {
-            (row.symbol, row.side): row
-            for row in PaperLeverage.objects.filter(user_id=self.user_id, exchange=self.exchange.value)
-        }
+        # One statement: the mark and the leverage (of the side, else of both sides) come along.
+        marks = PaperMark.objects.filter(exchange=OuterRef("exchange"), symbol=OuterRef("symbol"))
+        settings = PaperLeverage.objects.filter(
+            user_id=OuterRef("user_id"), exchange=OuterRef("exchange"), symbol=OuterRef("symbol"),
+            side__in=[OuterRef("side"), ""],
+        ).order_by("-side")  # fmt: skip
+        rows = positions.annotate(
+            mark=Subquery(marks.values("price")[:1]),
+            leverage_value=Subquery(settings.values("leverage")[:1]),
+            leverage_margin_mode=Subquery(settings.values("margin_mode")[:1]),
+        ).order_by("symbol", "side")
         return [
             describe_position(
-                position,
-                self.market(position.symbol),
-                marks.get(position.symbol),
-                leverage.get((position.symbol, position.side)) or leverage.get((position.symbol, "")),
+                row,
+                self.market(row.symbol),
+                row.mark,
+                None
+                if row.leverage_value is None
+                else PaperLeverage(leverage=row.leverage_value, margin_mode=row.leverage_margin_mode),
             )
-            for position in positions.order_by("symbol", "side")
+            for row in rows
         ]
 
     def fetch_mark_price(self, symbol: str) -> Decimal:
