@@ -9,6 +9,15 @@ from django.conf import settings
 
 
 @pytest.fixture(autouse=True)
+def _forget_cached_position_modes() -> None:
+    """The paper gateway caches accounts' position modes per process; a flushed database between
+    tests does not send the signals that clear it."""
+    from tradingcore.exchange.paper.gateway import forget_position_modes
+
+    forget_position_modes()
+
+
+@pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
     """Every test starts with an empty Redis database."""
     from django_redis import get_redis_connection

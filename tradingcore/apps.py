@@ -9,7 +9,13 @@ class TradingCoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from tradingcore import db, metrics
+        from tradingcore.exchange.paper import gateway
+        from tradingcore.models import ExchangeAccount
 
         db.widen_psycopg_statement_cache()
         metrics.register_outbox_depth()
+        for signal in (post_save, post_delete):
+            signal.connect(gateway.forget_position_modes, sender=ExchangeAccount, dispatch_uid="paper-position-modes")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -31,6 +33,32 @@ from tradingcore.models.paper import PAPER_ORDER_ID_PREFIX
 _UNLISTED_TRADES = PaperOrder.Forgotten.ORDER_AND_TRADES
 
 
+# The accounts' position modes, per (exchange, user): read once and kept ``MODE_TTL`` seconds, so
+# an order does not pay a query for it; forgotten at once when this process saves or deletes an
+# exchange account (``forget_position_modes``, connected in ``TradingCoreConfig.ready``), and seen
+# by other processes within ``MODE_TTL``. (OKX refuses a mode switch while anything is open.)
+MODE_TTL = 30.0
+_modes: dict[tuple[str, str], tuple[PositionMode, float]] = {}
+
+
+def forget_position_modes(**_signal: Any) -> None:
+    """Forget every cached position mode (an exchange account changed)."""
+    _modes.clear()
+
+
+def _account_mode(exchange: Exchange, user_id: str) -> PositionMode:
+    key = (exchange.value, user_id)
+    cached = _modes.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    accounts = ExchangeAccount.objects.filter(user_id=user_id, exchange=exchange.value, is_active=True)
+    mode = accounts.order_by("id").values_list("position_mode", flat=True).first()
+    found = PositionMode.parse(mode) if mode else PositionMode.HEDGE
+    _modes[key] = (found, now + MODE_TTL)
+    return found
+
+
 class PaperGateway(ExchangeGateway):
     """One user's account on a simulated exchange.
 
@@ -51,7 +79,7 @@ class PaperGateway(ExchangeGateway):
     """
 
     def __init__(self, exchange: Exchange | str, user_id: str, *, position_mode: PositionMode | None = None) -> None:
-        """``position_mode`` None: read from the user's account on first use (one query)."""
+        """``position_mode`` None: the user's account's, read on first use (cached, see ``MODE_TTL``)."""
         self.exchange = Exchange.parse(exchange, field="exchange")
         self.user_id = user_id
         self._position_mode = position_mode
@@ -63,9 +91,7 @@ class PaperGateway(ExchangeGateway):
     def position_mode(self) -> PositionMode:
         """The user's account's position mode on this exchange (hedge when there is none)."""
         if self._position_mode is None:
-            accounts = ExchangeAccount.objects.filter(user_id=self.user_id, exchange=self.exchange.value)
-            mode = accounts.filter(is_active=True).order_by("id").values_list("position_mode", flat=True).first()
-            self._position_mode = PositionMode.parse(mode) if mode else PositionMode.HEDGE
+            self._position_mode = _account_mode(self.exchange, self.user_id)
         return self._position_mode
 
     @position_mode.setter
