@@ -10,7 +10,7 @@ from django.db import transaction
 
 from positions import events, lifecycle, selectors
 from positions.models import Position
-from tradingcore import dto, pnl, validation
+from tradingcore import dto, mark_history, pnl, validation
 from tradingcore.decimals import quantize
 from tradingcore.enums import PositionStatus
 from tradingcore.exceptions import ExchangeError
@@ -49,7 +49,8 @@ def refresh_marks(
     """Fetch marks for open positions (all, or the given ones) and store mark and unrealized PnL.
 
     One mark request per (user, exchange, symbol); an unreachable exchange skips its positions.
-    Returns how many positions changed.
+    Each market's mark also goes to its history (``tradingcore.mark_history``, for the admin's
+    charts). Returns how many positions changed.
     """
     rows = positions if positions is not None else list(Position.objects.filter(status=PositionStatus.OPEN))
     marks: dict[tuple[str, str, str], Decimal | None] = {}
@@ -71,10 +72,12 @@ def refresh_all_marks(actor: str) -> int:
 
 def _mark_or_none(user_id: str, exchange: str, symbol: str) -> Decimal | None:
     try:
-        return get_gateway(user_id, exchange).fetch_mark_price(symbol)
+        mark = get_gateway(user_id, exchange).fetch_mark_price(symbol)
     except ExchangeError as exc:
         logger.warning("mark of %s %s unavailable: %s", exchange, symbol, exc)
         return None
+    mark_history.record(exchange, symbol, mark)
+    return mark
 
 
 def _store_mark(position_id: Any, mark: Decimal, actor: str, record_event: bool) -> bool:
