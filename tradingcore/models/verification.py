@@ -43,7 +43,7 @@ class VerificationRun(models.Model):
     class Meta:
         db_table = "redis_verification_runs"
         ordering = ["-started_at", "-id"]
-        verbose_name = "verify_redis run"
+        verbose_name = "Redis verification run"
         indexes = [models.Index(fields=["-started_at"], name="verification_runs_started_idx")]
 
     @property
