@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -18,8 +19,11 @@ VIEW_ALL = [
 
 
 def staff_client(username: str, *permissions: str, superuser: bool = False) -> Client:
-    """A client logged in as a staff user holding ``permissions`` ("app_label.codename")."""
-    user = get_user_model().objects.create_user(username=username, password="x", is_staff=True, is_superuser=superuser)
+    """A client logged in as a staff user holding ``permissions`` ("app_label.codename"); the same
+    username gives the same user."""
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": True, "is_superuser": superuser}
+    )
     for permission in permissions:
         app_label, codename = permission.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
@@ -41,7 +45,7 @@ def messages_of(response: Any) -> list[str]:
 def text_of(response: Any) -> str:
     """The page's text without tags and with collapsed whitespace (for reading, not parsing)."""
     without_tags = re.sub(r"<[^>]+>", " ", response.content.decode())
-    return re.sub(r"\s+", " ", without_tags)
+    return re.sub(r"\s+", " ", html.unescape(without_tags))
 
 
 def act_url(app_label: str, model: str, action: str) -> str:

@@ -22,8 +22,10 @@ def order_line(order: Order) -> str:
     at = f" @ {plain(order.price)}" if order.price is not None else ""
     trigger = f" trigger {plain(order.trigger_price)}" if order.trigger_price is not None else ""
     left = order.quantity - order.filled_qty
+    kind = OrderRole(order.role).label.lower()
+    kind = kind if kind.endswith("order") else f"{kind} order"
     return (
-        f"{OrderRole(order.role).label.lower()} order {short_id(order.pk)}: {order.side} {order.order_type} "
+        f"{kind} {short_id(order.pk)}: {order.side} {order.order_type} "
         f"{plain(left)} of {plain(order.quantity)}{at}{trigger} ({order.status})"
     )
 

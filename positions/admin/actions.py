@@ -223,8 +223,8 @@ class CancelOpenOrders(ConfirmedAction):
         protective = [order for order in live if OrderRole(order.role) in PROTECTIVE]
         plan = Plan(steps=[f"cancel the {order_line(order)}" for order in others])
         if params.get("remove_protection"):
-            plan.steps += [f"remove the {label} at {plain(price)}: its order is cancelled and the price cleared"
-                           for label, price in _protection(obj).items()]  # fmt: skip
+            plan.steps += [f"remove the {PRICE_LABELS[field]} at {plain(price)}: its order is cancelled and the price "
+                           "cleared" for field, price in _protection(obj).items()]  # fmt: skip
         else:
             plan.warnings += [f"the {order_line(order)} stays (protection)" for order in protective]
         plan.warnings += [f"order {short_id(o.pk)} is still being placed: the exchange may not show it yet"
