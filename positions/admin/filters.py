@@ -46,13 +46,16 @@ class StopLossFilter(admin.SimpleListFilter):
         return queryset
 
 
-def realized_fills_on(day: date) -> QuerySet[OrderFill]:
-    """The fills of ``day`` (UTC) that realized PnL: reducing fills of a position."""
-    return OrderFill.objects.filter(filled_at__date=day, order__position__isnull=False).exclude(realized_pnl=0)
+def realized_fills(first: date, last: date) -> QuerySet[OrderFill]:
+    """The fills from ``first`` to ``last`` (UTC days, both included) that realized PnL: the
+    reducing fills of positions."""
+    fills = OrderFill.objects.filter(filled_at__date__gte=first, filled_at__date__lte=last)
+    return fills.filter(order__position__isnull=False).exclude(realized_pnl=0)
 
 
 class RealizedOnFilter(admin.SimpleListFilter):
-    """Positions that realized PnL on a day (UTC): the bars of the overview's daily chart lead here."""
+    """Positions that realized PnL on a day (UTC), or from one day to another (``2026-11-01/2026-11-30``):
+    the overview's daily chart and its totals lead here."""
 
     title = "realized PnL on"
     parameter_name = "realized_on"
@@ -74,8 +77,9 @@ class RealizedOnFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
+        first, _, last = value.partition("/")
         try:
-            day = date.fromisoformat(value)
+            days = date.fromisoformat(first), date.fromisoformat(last or first)
         except ValueError as error:
-            raise IncorrectLookupParameters(f"realized_on: {value!r} is not a date") from error
-        return queryset.filter(pk__in=realized_fills_on(day).values("order__position_id"))
+            raise IncorrectLookupParameters(f"realized_on: {value!r} is not a day or a range of days") from error
+        return queryset.filter(pk__in=realized_fills(*days).values("order__position_id"))

@@ -99,6 +99,7 @@ def exposure(group: list[str], link: Any) -> dict[str, Any]:
     net = sum((row["long"] - row["short"] for row in rows), ZERO)
     upnl = sum((row["upnl"] for row in rows), ZERO)
     return {
+        "url": positions_url(status__exact="open"),
         "rows": shown,
         "more": max(len(rows) - TOP, 0),
         "positions": sum(row["positions"] for row in rows),
@@ -123,6 +124,7 @@ def realized_by_day(today: date) -> dict[str, Any]:
     return {
         "daily_chart": chart.daily_bars(days, lambda day: positions_url(realized_on=day.isoformat())),
         "realized_total": display.signed(sum((amount for _, amount in days), ZERO)),
+        "realized_total_url": positions_url(realized_on=f"{since.isoformat()}/{today.isoformat()}"),
         "realized_today": display.signed(days[-1][1]),
         "realized_today_url": positions_url(realized_on=today.isoformat()),
     }

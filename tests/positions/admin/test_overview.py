@@ -68,7 +68,10 @@ def test_realized_pnl_by_day_is_charted_and_each_bar_leads_to_its_positions(book
     link, css, day = bars[-1]
     assert (css, day) == ("tc-bar-gain", today)
     assert listed(client, link.replace("&amp;", "&")) == 1  # carol's close
-    assert "+50.00" in re.search(r'id="tc-realized">(.*?)</dl>', page, re.S).group(1)  # type: ignore[union-attr]
+    totals = re.search(r'id="tc-realized">(.*?)</dl>', page, re.S).group(1)  # type: ignore[union-attr]
+    thirty_days = re.search(r'<dt>last 30 days</dt><dd class="tc-figure"><a href="([^"]+)">', totals).group(1)  # type: ignore[union-attr]
+    assert "+50.00" in totals
+    assert listed(client, thirty_days.replace("&amp;", "&")) == 1
 
 
 def test_the_figures_that_need_a_look_count_right_and_link_their_lists(book: Book) -> None:

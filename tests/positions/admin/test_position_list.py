@@ -73,6 +73,7 @@ def test_realized_pnl_on_a_day_lists_the_positions_that_realized_it(book: Book) 
 
     assert shown(viewer().get(LIST, {"realized_on": today})) == {"carol"}
     assert shown(viewer().get(LIST, {"realized_on": "2001-01-01"})) == set()
+    assert shown(viewer().get(LIST, {"realized_on": f"2001-01-01/{today}"})) == {"carol"}
     assert viewer().get(LIST, {"realized_on": "not-a-day"}).status_code == 302  # Django's "?e=1"
 
 
