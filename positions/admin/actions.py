@@ -207,6 +207,9 @@ class CancelOpenOrders(ConfirmedAction):
     confirm_label = "Cancel the orders"
     help = "Cancels the position's live orders on the exchange, one by one (OrderManager.cancel_order)."
 
+    def applies(self, obj: Position) -> bool:
+        return obj.status == PositionStatus.OPEN or bool(order_selectors.live_orders_of_position(obj.pk))
+
     def make_form(self, data: Any, objects: Any, request: HttpRequest) -> forms.Form:
         return CancelOrdersForm(data, may_remove_protection=request.user.has_perm(ChangeProtection.permission))
 

@@ -8,7 +8,6 @@ from tradingcore.admin import accounts, keys, marks, outbox, verification
 
 admin.site.site_header = "Trading core"
 admin.site.site_title = "Trading core admin"
-admin.site.index_title = "Operations"
 # The lists are wide (prices, PnL, ROE, times): they need the width more than a second app menu.
 admin.site.enable_nav_sidebar = False
 

@@ -95,9 +95,6 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         kwargs["fields"] = [name for name in shown if name not in (*CREDENTIALS, *self.readonly_fields)]
         return super().get_form(request, obj, change, **kwargs)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # deactivate instead: orders and the legacy import refer to accounts
-
     @admin.display(description="credentials set")
     def credentials(self, account: ExchangeAccount) -> str:
         names = {"api_key": "key", "api_secret": "secret", "passphrase": "passphrase"}

@@ -260,7 +260,9 @@ class ConfirmedActionsAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(self._change_url(objects[0]))
 
     def _run_one(self, request: HttpRequest, action: ConfirmedAction, obj: Any, params: dict[str, Any]) -> Outcome:
-        obj = self.get_queryset(request).get(pk=obj.pk)  # the state now, not the one the form loaded
+        obj = self.get_queryset(request).filter(pk=obj.pk).first()  # the state now, not the one the form loaded
+        if obj is None:
+            return Outcome(messages.WARNING, "no longer exists: nothing done")
         if request.POST.get(f"fingerprint-{obj.pk}", "") != action.fingerprint(obj):
             return Outcome(messages.WARNING, "changed since the plan was shown: nothing done; show the plan again")
         plan = self._safe_plan(action, obj, params, request)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
@@ -35,6 +36,21 @@ class ApiKeyForm(forms.Form):
 
     def clean_user_ids(self) -> list[str]:
         return [part for part in self.cleaned_data["user_ids"].replace(",", " ").split() if part]
+
+
+class KeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "active"), ("revoked", "revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
 
 
 class RevokeKeys(ConfirmedAction):
@@ -68,7 +84,7 @@ class RevokeKeys(ConfirmedAction):
 @admin.register(ApiKey)
 class ApiKeyAdmin(ConfirmedActionsAdmin):
     list_display = ["name", "shown_prefix", "scope", "state", "created", "last_used"]
-    list_filter = ["all_users", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [KeyStateFilter, "all_users"]
     search_fields = ["name", "prefix"]
     fields = KEY_FIELDS
     readonly_fields = KEY_FIELDS

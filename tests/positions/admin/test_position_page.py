@@ -66,7 +66,7 @@ def test_a_closed_position_says_so_and_offers_only_the_review(book: Book) -> Non
     assert "was 0.5 (closed)" in page
     assert len(re.findall(r'<polygon class="tc-fill', page)) == 2  # bought, then sold
     actions = re.findall(r'class="button tc-action-(\w+)"', page)
-    assert actions == ["cancel_orders", "review"]
+    assert actions == ["review"]
 
 
 def test_the_buttons_are_the_actions_the_user_may_take(book: Book) -> None:

@@ -121,3 +121,14 @@ def test_without_the_permissions_accounts_are_only_seen_or_forbidden() -> None:
     assert viewer("viewer-2").post(f"{ACCOUNTS}{account.pk}/change/", form(user_id="eve")).status_code == 403
     assert staff_client("nobody").get(ACCOUNTS).status_code == 403
     assert ExchangeAccount.objects.get(pk=account.pk).user_id == "bob"
+
+
+def test_an_account_can_be_deleted_with_its_credentials(editor: Client) -> None:
+    account = ExchangeAccount.objects.create(user_id="bob", exchange="okx", api_key="k", api_secret="s")
+    deleter = staff_client("deleter", "tradingcore.view_exchangeaccount", "tradingcore.delete_exchangeaccount")
+
+    refused = editor.post(f"{ACCOUNTS}{account.pk}/delete/", {"post": "yes"})
+    deleted = deleter.post(f"{ACCOUNTS}{account.pk}/delete/", {"post": "yes"})
+
+    assert (refused.status_code, deleted.status_code) == (403, 302)
+    assert not ExchangeAccount.objects.exists()

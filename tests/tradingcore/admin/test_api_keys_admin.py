@@ -55,13 +55,15 @@ def test_the_list_shows_scope_state_and_last_use_and_filters_revoked_keys() -> N
     confirm(keeper, REVOKE, [used.pk])
 
     listing = keeper.get(KEYS).content.decode()
-    revoked = keeper.get(KEYS, {"revoked_at__isempty": "0"})
+    revoked = keeper.get(KEYS, {"state": "revoked"})
+    active = keeper.get(KEYS, {"state": "active"})
 
     assert "every user" in listing
     assert "never" in listing  # the other key's last use
     used.refresh_from_db()
     assert used.last_used_at is not None
     assert [key.name for key in revoked.context["cl"].result_list] == ["used"]
+    assert [key.name for key in active.context["cl"].result_list] == ["everyone"]
 
 
 def test_revoking_from_the_key_page_needs_a_confirmation_and_stops_the_key() -> None:
