@@ -34,7 +34,8 @@ class PaperMarkPriceForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["price"].required = True
+        if "price" in self.fields:  # not when the page is read-only (no change permission)
+            self.fields["price"].required = True
 
     def clean_price(self) -> Decimal:
         price = self.cleaned_data["price"]
