@@ -61,8 +61,8 @@ class OrderEventInline(ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(ConfirmedActionsAdmin):
-    list_display = ["short", "user", "exchange", "symbol", "side", "order_type", "role", "qty", "filled",
-                    "price_shown", "avg", "status_shown", "position_link", "created"]  # fmt: skip
+    list_display = ["short", "user", "venue", "symbol", "side", "kind", "qty", "filled", "price_shown", "avg",
+                    "status_shown", "position_link", "created"]  # fmt: skip
     list_display_links = ["short"]
     list_filter = ["status", AttentionFilter, "exchange", "side", "order_type", "role", "created_at"]
     search_fields = ["^id", "=exchange_order_id", "=client_order_id", "user_id", "symbol", "^position__id"]
@@ -111,6 +111,16 @@ class OrderAdmin(ConfirmedActionsAdmin):
     @admin.display(description="user", ordering="user_id")
     def user(self, order: Order) -> SafeString:
         return display.short_text(order.user_id, 14)
+
+    @admin.display(description="exch.", ordering="exchange")
+    def venue(self, order: Order) -> str:
+        return order.exchange
+
+    @admin.display(description="role / type", ordering="role")
+    def kind(self, order: Order) -> SafeString:
+        if order.order_type == order.role:  # a stop_loss order of role stop_loss
+            return format_html("{}", order.role)
+        return format_html('{} <small class="tc-flat">{}</small>', order.role, order.order_type)
 
     @admin.display(description="qty", ordering="quantity")
     def qty(self, order: Order) -> str:

@@ -188,6 +188,14 @@ def test_an_operator_finds_a_position_and_closes_half_of_it(browser: Any, live_s
     assert (reduced.actor, D(reduced.parameters["qty"])) == ("admin:operator", D("0.06"))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#tc-position-chart polygon.tc-fill")) == 4
 
+    # the order list is as compact
+    browser.get(f"{live_server.url}/admin/orders/order/")
+    screenshot(browser, "order-list")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= WIDTH
+    assert browser.execute_script(
+        "const r = document.querySelector('#changelist .results'); return r.scrollWidth <= r.clientWidth"
+    )
+
     # the overview, every figure a link
     browser.get(f"{live_server.url}/admin/positions/position/overview/")
     wait.until(until.presence_of_element_located((By.ID, "tc-daily-pnl")))
