@@ -5,18 +5,22 @@ from __future__ import annotations
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import env
+from config import checks, env
+
+# DJANGO_ENV=production: stop here, listing every insecure or embedded setting (config/checks.py).
+checks.refuse_insecure_production()
 
 BASE_DIR = env.BASE_DIR
 VAR_DIR = env.VAR_DIR
 
+PRODUCTION = env.PRODUCTION
 DEBUG = env.DEBUG
 EMBEDDED = env.DATABASE_URL is None
 if env.SECRET_KEY:
     SECRET_KEY = env.SECRET_KEY
 elif DEBUG or EMBEDDED:
     # Local embedded mode only: never used once DATABASE_URL points at a real database.
-    SECRET_KEY = "insecure-local-development-key-change-me-in-production-0123456789"
+    SECRET_KEY = checks.LOCAL_SECRET_KEY
 else:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DATABASE_URL is set")
 
