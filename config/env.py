@@ -59,8 +59,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-# "production" refuses to start on insecure or embedded settings (config/checks.py);
-# "development" (the default) is `make run` and the tests.
+# "production" refuses to start on insecure or embedded settings (config/checks.py) and logs JSON
+# lines; "development" (the default) is `make run` and the tests.
 DJANGO_ENV = env_choice("DJANGO_ENV", "development", ("development", "production"))
 PRODUCTION = DJANGO_ENV == "production"
 
@@ -91,7 +91,9 @@ TRADING_PAPER_SLIPPAGE_BPS = env_str("TRADING_PAPER_SLIPPAGE_BPS", "0") or "0"
 TRADING_PAPER_RANDOM_WALK = env_bool("TRADING_PAPER_RANDOM_WALK", default=False)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"
+# "json": one JSON object per line (config/logs.py); "console": readable lines.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "console", ("json", "console"))
 
 # Where `manage.py serve` (make run) listens.
 HOST = env_str("HOST", "127.0.0.1") or "127.0.0.1"
-PORT = int(env_str("PORT", "8000") or "8000")
+PORT = env_int("PORT", 8000)

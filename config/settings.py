@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import checks, env
+from config.logs import configure_structlog, logging_config
 
 # DJANGO_ENV=production: stop here, listing every insecure or embedded setting (config/checks.py).
 checks.refuse_insecure_production()
@@ -40,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "django_structlog",
     "tradingcore",
     "positions",
     "orders",
@@ -48,6 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id (X-Request-ID in and out), then django-structlog's request lines carrying it.
+    "tradingcore.api.request_id.RequestIdMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -214,12 +221,16 @@ TRADING_PAPER_TAKER_FEE = env.TRADING_PAPER_TAKER_FEE
 TRADING_PAPER_SLIPPAGE_BPS = env.TRADING_PAPER_SLIPPAGE_BPS
 TRADING_PAPER_RANDOM_WALK = env.TRADING_PAPER_RANDOM_WALK
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
-    # Django's own "django" handler would print every line a second time through the root.
-    "loggers": {"django": {"handlers": [], "level": env.LOG_LEVEL, "propagate": True}},
-}
+# Logs (config/logs.py): JSON lines in production, readable lines in development; every line of
+# a request carries its request_id, every line of a watcher pass its pass_id.
+LOGGING = logging_config(json_lines=env.LOG_FORMAT == "json", level=env.LOG_LEVEL)
+configure_structlog()
+# The request id comes from X-Request-ID when the client sends a valid one (tradingcore/api/request_id.py).
+# JSON logs: one access line per request (request_finished: status, duration, actor), request_started at
+# DEBUG. Console logs (make run): the server's own access lines, as before; request_finished at DEBUG.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_USER_ID_FIELD = ""  # the actor (api:<key name>, admin:<user>) is logged instead
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+if env.LOG_FORMAT == "console":
+    DJANGO_STRUCTLOG_STATUS_DEFAULT_LOG_LEVEL = DJANGO_STRUCTLOG_STATUS_2XX_LOG_LEVEL = logging.DEBUG
+    DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = DJANGO_STRUCTLOG_STATUS_5XX_LOG_LEVEL = logging.DEBUG
