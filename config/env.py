@@ -94,6 +94,14 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"
 # "json": one JSON object per line (config/logs.py); "console": readable lines.
 LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "console", ("json", "console"))
 
-# Where `manage.py serve` (make run) listens.
+# Where the service listens: `manage.py serve` (make run) and the production server (config/gunicorn.py).
 HOST = env_str("HOST", "127.0.0.1") or "127.0.0.1"
 PORT = env_int("PORT", 8000)
+# The production server (config/gunicorn.py): worker processes, the seconds after which a worker
+# that stopped answering its master is restarted, and the proxies whose X-Forwarded-* are trusted.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", os.cpu_count() or 1)
+WEB_TIMEOUT = env_int("WEB_TIMEOUT", 30)
+FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1") or "127.0.0.1"
+# Where the production server's workers keep their Prometheus metrics for /metrics to sum; set by
+# config/gunicorn.py itself (a fresh directory per start), unset in every other process.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR") or None

@@ -201,6 +201,9 @@ API_IDEMPOTENCY_WAIT_SECONDS = 30
 API_EVENTS_HEARTBEAT_SECONDS = 15
 HEALTH_OUTBOX_MAX_AGE_SECONDS = 300
 
+# /metrics sums every worker's metrics from here under the production server (tradingcore/metrics.py).
+PROMETHEUS_MULTIPROC_DIR = env.PROMETHEUS_MULTIPROC_DIR
+
 # `manage.py serve` (make run): where it listens.
 SERVE_HOST = env.HOST
 SERVE_PORT = env.PORT

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import redis
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -128,14 +128,30 @@ class GaugeCollector(Collector):
         return iter(())  # read lazily: no database query when the collector is registered
 
 
-_registered: set[str] = set()
+_scrape_time_gauges: dict[str, GaugeCollector] = {}
 
 
 def register_gauge(name: str, documentation: str, read: Callable[[], Any], labels: tuple[str, ...] = ()) -> None:
     """Register a scrape-time gauge once per process."""
-    if name not in _registered:
-        REGISTRY.register(GaugeCollector(name, documentation, read, labels))
-        _registered.add(name)
+    if name not in _scrape_time_gauges:
+        _scrape_time_gauges[name] = GaugeCollector(name, documentation, read, labels)
+        REGISTRY.register(_scrape_time_gauges[name])
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What ``/metrics`` shows. In one process (``make run``, the tests) its own registry. Under the
+    production server (``PROMETHEUS_MULTIPROC_DIR``, set by config/gunicorn.py) the counters and
+    histograms of every worker, summed from the files they write there, and the gauges read now:
+    a scrape answered by any worker shows the whole server."""
+    from django.conf import settings
+
+    if not settings.PROMETHEUS_MULTIPROC_DIR:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+    for gauge in _scrape_time_gauges.values():
+        registry.register(gauge)
+    return registry
 
 
 def _outbox_depth() -> int:
