@@ -5,6 +5,8 @@
 - ``redis_operations_total{operation, status}``: every Redis command (a pipeline counts once, as
   ``multi_exec`` or ``pipeline``) by outcome ``ok`` / ``error`` (``InstrumentedRedis``, the
   django-redis client class);
+- ``exchange_errors_total{exchange, error}``: failed requests to real exchanges (through ccxt), by
+  our error code (``exchange_unavailable``, ``rate_limited``, ``order_rejected``, ...);
 - ``outbox_depth``: projection changes committed but not yet written to Redis;
 - ``orders_by_status{status}`` (registered by the orders app) and django-prometheus's HTTP request
   metrics (``django_http_requests_*``).
@@ -33,6 +35,9 @@ ORDER_MANAGER_LATENCY = Histogram(
     "order_manager_latency_seconds", "Latency of OrderManager calls", ["operation"], buckets=LATENCY_BUCKETS
 )
 REDIS_OPERATIONS = Counter("redis_operations_total", "Redis commands by outcome", ["operation", "status"])
+EXCHANGE_ERRORS = Counter(
+    "exchange_errors_total", "Failed exchange requests by exchange and error code (ccxt)", ["exchange", "error"]
+)
 
 
 def timed(histogram: Histogram) -> Callable[[T], T]:
