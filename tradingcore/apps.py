@@ -13,3 +13,4 @@ class TradingCoreConfig(AppConfig):
 
         db.widen_psycopg_statement_cache()
         metrics.register_outbox_depth()
+        metrics.register_projection_freshness()

@@ -8,6 +8,8 @@
 - ``exchange_errors_total{exchange, error}``: failed requests to real exchanges (through ccxt), by
   our error code (``exchange_unavailable``, ``rate_limited``, ``order_rejected``, ...);
 - ``outbox_depth``: projection changes committed but not yet written to Redis;
+- ``projection_confirmed_seconds_ago``: since a fill watcher's pass last found the projection caught
+  up (every pass does, every 2 seconds): large when no watcher runs or the projection lags;
 - ``orders_by_status{status}`` (registered by the orders app) and django-prometheus's HTTP request
   metrics (``django_http_requests_*``).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -167,3 +170,20 @@ def _outbox_depth() -> int:
 
 def register_outbox_depth() -> None:
     register_gauge("outbox_depth", "Projection changes committed but not yet written to Redis", _outbox_depth)
+
+
+def _projection_confirmed_seconds_ago() -> float:
+    from tradingcore.redis import keys, projector
+
+    confirmed_ms = projector.redis_client().get(keys.projection_current())
+    if confirmed_ms is None:  # expired: no watcher confirmed it for CURRENT_TTL_SECONDS, or never
+        return math.inf
+    return max(0.0, time.time() - int(confirmed_ms) / 1000)
+
+
+def register_projection_freshness() -> None:
+    register_gauge(
+        "projection_confirmed_seconds_ago",
+        "Seconds since a fill watcher last confirmed the Redis projection current (+Inf: not for a while)",
+        _projection_confirmed_seconds_ago,
+    )
