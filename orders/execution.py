@@ -81,6 +81,22 @@ def apply_exchange_state(
     return locked
 
 
+def apply_in_transaction(order: Order, remote: ExchangeOrder, *, actor: str) -> tuple[Order, bool]:
+    """``apply_exchange_state`` inside the caller's transaction, for a report whose trades explain
+    all of its filled quantity (nothing is fetched). Returns the updated row and whether a fill
+    touched a position: the caller then runs ``hooks.after_fills`` after its commit. Lets a caller
+    check, under the same locks, that what it decided from still holds (``positions.adjustments``).
+    """
+    assert transaction.get_connection().in_atomic_block, "apply_in_transaction needs the caller's transaction"
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _apply(order, remote, actor, optimistic=attempt == 1)
+        except IntegrityError:  # rolled back to the savepoint of _apply; retried as apply_exchange_state does
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 def lock(order: Order) -> Order:
     """The order's row locked for this transaction, with its position locked in the same query
     when it has one (an inner join: PostgreSQL cannot lock the empty side of an outer join)."""

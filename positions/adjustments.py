@@ -37,10 +37,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from orders import events as order_events
-from orders import execution, sync
+from orders import execution, hooks, sync
 from orders import projection as order_projection
 from orders.models import Order
 from positions import events
@@ -408,28 +409,41 @@ def _mark(context: Context, book: Book) -> Decimal:
 
 
 def _book(context: Context, book: Book, booking: Booking) -> Order | None:
-    """Save the booking's order (``pending``, with its events) and apply its fills through the
-    normal fill path; then a ``reconciled`` event on each position it changed. None when another
-    run booked the same exchange order first."""
+    """Save the booking's order with its events and apply its fills through the normal fill path,
+    in one transaction, while the book's positions still hold what the decision was made from;
+    then a ``reconciled`` event on each position it changed. None when they changed meanwhile (a
+    close of ours committed between our reading and now: its own fill explains the difference) or
+    when another run booked the same exchange order first."""
     order = _new_order(context, book, booking)
     try:
         with transaction.atomic():
+            if not _unchanged(context, book):
+                logger.info("%s %s: positions changed while reconciling; nothing booked", context.user_id, book.symbol)
+                return None
             changeset = ChangeSet()
             created = order_events.order_created(order, context.actor)
             changeset.insert(order, created, _order_event(order, booking, context))
             changeset.project(order_projection.change(order, "order.created"))
             changeset.save()
-    except IntegrityError:
-        logger.info("exchange order %s is booked already", booking.exchange_order_id)
+            booked, touched = execution.apply_in_transaction(order, _report(order, booking), actor=context.actor)
+    except IntegrityError as exc:  # booked already, or its trades by an order we know by another id
+        logger.info("adjustment for exchange order %s not booked: %s", booking.exchange_order_id or "-", exc)
         return None
-    try:
-        booked = execution.apply_exchange_state(order, _report(order, booking), actor=context.actor)
-    except IntegrityError as exc:  # its trades were booked meanwhile by an order we know by another id
-        execution.mark_rejected(order.pk, exc, context.actor)
-        logger.warning("adjustment %s not booked: %s", order.pk, exc)
-        return None
+    if touched:
+        hooks.after_fills(booked, context.actor)
     _record(context, book, booking, booked)
     return booked
+
+
+def _unchanged(context: Context, book: Book) -> bool:
+    """Whether the open positions behind ``book`` are, under lock, still those it was built from
+    (same rows, sizes and status): the decision is only valid for the state it was read in."""
+    where = Q(user_id=context.user_id, exchange=context.exchange, symbol=book.symbol, status=PositionStatus.OPEN)
+    if book.side is not None:
+        where &= Q(side=book.side)
+    read = {p.pk: p.size for p in book.positions}
+    rows = Position.objects.select_for_update().filter(where | Q(pk__in=list(read))).order_by("pk")
+    return {p.pk: p.size for p in rows if p.status == PositionStatus.OPEN} == read
 
 
 def _new_order(context: Context, book: Book, booking: Booking) -> Order:

@@ -126,17 +126,17 @@ def open_position(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> dto.Position:
     market = gateway.market(spec.symbol)
     spec = _protection_on_grid(spec, market)
     _check_attached_protection(spec, gateway, market)
-    current = selectors.open_position_row(
-        spec.user_id, spec.exchange, market.symbol, spec.effective_position_side, spec.grid_level
-    )
-    spec = _bind_to_position(spec, market, current)
-    previous = _set_leverage(gateway, spec, current, actor)
-    try:
-        order = placement.place(spec, market=market, gateway=gateway, actor=actor)
-    except OrderRejected:
-        if previous is not None and current is not None:
-            _restore_leverage(gateway, spec, current, previous, actor)
-        raise
+    key = (spec.user_id, spec.exchange, market.symbol, spec.effective_position_side, spec.grid_level)
+    current = selectors.open_position_row(*key)
+    if current is not None and spec.leverage in (None, current.leverage):
+        order, spec, previous = _place_entry(spec, market, gateway, current, actor)
+    else:
+        # A new position, or a new leverage: the leverage set on the exchange and the entry go
+        # together, one caller of the key at a time, so the position records the leverage the
+        # exchange holds whatever order concurrent callers' requests reach it in.
+        with locks.position_lock("leverage:" + ":".join(str(part) for part in key)):
+            current = selectors.open_position_row(*key)
+            order, spec, previous = _place_entry(spec, market, gateway, current, actor)
     opened = _opened(order, spec, current)
     if spec.attached_stop_loss_price is not None or spec.attached_take_profit_price is not None:
         opened = _require_attached_protection(opened, spec)
@@ -189,6 +189,23 @@ def _require_attached_protection(opened: dto.Position, spec: OrderSpec) -> dto.P
     )
     error.position = opened
     raise error
+
+
+def _place_entry(
+    spec: OrderSpec, market: MarketInfo, gateway: ExchangeGateway, current: Position | None, actor: str
+) -> tuple[Order, OrderSpec, int | None]:
+    """Set the leverage when it changes and place the entry (or add); restores the leverage when
+    the exchange refuses the add. Returns the order, the spec as placed and the previous leverage
+    of an open position whose leverage changed (None otherwise)."""
+    spec = _bind_to_position(spec, market, current)
+    previous = _set_leverage(gateway, spec, current, actor)
+    try:
+        order = placement.place(spec, market=market, gateway=gateway, actor=actor)
+    except OrderRejected:
+        if previous is not None and current is not None:
+            _restore_leverage(gateway, spec, current, previous, actor)
+        raise
+    return order, spec, previous
 
 
 def _bind_to_position(spec: OrderSpec, market: MarketInfo, current: Position | None) -> OrderSpec:
@@ -369,11 +386,13 @@ def _settle_with_exchange(
     books = books_of(symbol, ours, gateway.fetch_positions([symbol]), gateway.position_mode)
     if not adjustments.exchange_holds_less(books):
         return None, None
-    adjustments.align_symbol(
+    aligned = adjustments.align_symbol(
         user_id=user_id, exchange=exchange, gateway=gateway, symbol=symbol, apply=True, actor=actor
     )
     position = Position.objects.get(pk=target)
     if position.status != PositionStatus.OPEN:
+        if not any(a.applied and any(p.pk == target for p in a.book.positions) for a in aligned):
+            require_open(position)  # closed meanwhile by another close of ours: a conflict, as after it
         return dto.Position.from_row(position), None
     return None, _held_on_side(gateway, position)
 
