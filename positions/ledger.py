@@ -117,18 +117,13 @@ def _increase(order: Order, side: PositionSide, portion: Portion, changeset: Cha
         position = _new_position(order, portion, side)
         changeset.insert(position, events.position_opened(position, actor, order_id=order.pk, **_event_values(portion)))
         return _touched(order, position, "position.opened", changeset)
-    previous_leverage = position.leverage
     effect = pnl.apply_fill(
         _state(position), side=order.side, qty=portion.quantity, price=portion.price, fee=portion.fee
     )
     _store(position, effect.state, portion)
-    _take_entry_parameters(position, order)
+    _take_entry_parameters(position, order, adding=True)
     changeset.update(position)
     changeset.insert(events.position_increased(position, actor, order_id=order.pk, **_event_values(portion)))
-    if position.leverage != previous_leverage:
-        changeset.insert(
-            events.position_leverage_changed(position, actor, order_id=order.pk, previous=previous_leverage)
-        )
     return _touched(order, position, "position.updated", changeset)
 
 
@@ -164,10 +159,16 @@ def _new_position(order: Order, portion: Portion, side: PositionSide) -> Positio
     return position
 
 
-def _take_entry_parameters(position: Position, order: Order) -> None:
-    position.leverage = order.leverage or position.leverage or 1
+def _take_entry_parameters(position: Position, order: Order, *, adding: bool = False) -> None:
+    """The entry's parameters onto the position (``metadata["entry_order_id"]`` names the order
+    that opened it, also after adds). An add leaves the leverage alone: an open
+    position's leverage changes only once the exchange accepted it (``positions.lifecycle``
+    records it then), never from an order's, which may be older than the exchange's setting."""
+    if not adding:
+        position.leverage = order.leverage or position.leverage or 1
     position.margin_mode = order.margin_mode or position.margin_mode
-    position.metadata = {**(position.metadata or {}), **order.metadata, "entry_order_id": str(order.pk)}
+    first_entry = (position.metadata or {}).get("entry_order_id") if adding else None
+    position.metadata = {**(position.metadata or {}), **order.metadata, "entry_order_id": first_entry or str(order.pk)}
     if order.attached_stop_loss_price is not None:
         position.stop_loss_price = order.attached_stop_loss_price
     if order.attached_take_profit_price is not None:
