@@ -50,7 +50,7 @@ from tradingcore.enums import (
     PositionSide,
     PositionStatus,
 )
-from tradingcore.exceptions import ExchangeError, InvalidOrder, OrderRejected, ProtectionRefused
+from tradingcore.exceptions import Conflict, ExchangeError, InvalidOrder, OrderRejected, ProtectionRefused
 from tradingcore.exchange import ExchangeGateway, get_gateway
 
 logger = logging.getLogger(__name__)
@@ -181,9 +181,47 @@ def after_fills(order: Order, actor: str) -> None:
     if not Order.position.is_cached(order) or order.position is None:  # type: ignore[attr-defined]
         return
     position: Position = order.position
+    if position.status == PositionStatus.CLOSED:
+        cancel_leftover_reduce_only_orders(position, actor=actor)
     protected = position.stop_loss_price is not None or position.take_profit_price is not None
     if protected or OrderRole(order.role).is_protective:
         sync_protective_orders(position.pk, actor=actor)
+
+
+def cancel_leftover_reduce_only_orders(position: Position, *, actor: str = SYSTEM_ACTOR) -> int:
+    """After a full close: cancel the reduce-only orders still resting for the closed position, as
+    the exchanges do when a position is closed (outside any transaction). Otherwise such an order
+    would wait for the next position of the same side and close it, unasked.
+
+    Cancels the live non-protective reduce-only orders of the position, and those of the same
+    user, exchange, symbol, side and grid level linked to no position, placed before the close,
+    while we hold no other open position on that side. Returns how many were cancelled;
+    exchange errors are logged (the order then stays live and the fill watcher follows it).
+    """
+    placed_before_close = Q(created_at__lte=position.closed_at) if position.closed_at else Q()
+    unlinked = Q(
+        position_id=None, user_id=position.user_id, exchange=position.exchange, symbol=position.symbol,
+        position_side=position.side, grid_level=position.grid_level,
+    )  # fmt: skip
+    still_open = Position.objects.filter(
+        user_id=position.user_id, exchange=position.exchange, symbol=position.symbol, side=position.side,
+        status=PositionStatus.OPEN,
+    ).exists()  # fmt: skip
+    which = Q(position_id=position.pk) if still_open else Q(position_id=position.pk) | unlinked
+    leftovers = (
+        Order.objects.filter(which, placed_before_close, reduce_only=True, status__in=list(LIVE_ORDER_STATUSES))
+        .exclude(role__in=list(PROTECTIVE_ORDER_TYPES))
+        .exclude(exchange_order_id=None)
+    )
+    cancelled = 0
+    for leftover in leftovers:
+        try:
+            cancellation.cancel_order(order_id=leftover.pk, actor=actor)
+        except (ExchangeError, Conflict) as exc:  # down, or it ended meanwhile: the watcher follows it
+            logger.warning("position %s closed: reduce-only order %s not cancelled: %s", position.pk, leftover.pk, exc)
+            continue
+        cancelled += 1
+    return cancelled
 
 
 def sync_protective_orders(position_id: Any, *, actor: str = SYSTEM_ACTOR) -> list[Refusal]:
