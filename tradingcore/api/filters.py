@@ -27,5 +27,10 @@ class MarketFilterSet(django_filters.FilterSet):
     symbol = django_filters.CharFilter(method="filter_symbol", max_length=MAX_SYMBOL_LENGTH)
 
     def filter_symbol(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        """The native id as stored; a ccxt form (``BTC/USDT:USDT``) means each exchange's own id
+        for it when no ``exchange`` is given."""
         exchange = self.form.cleaned_data.get("exchange") or None
-        return queryset.filter(symbol=instruments.native_symbol(exchange, value))
+        if exchange is not None:
+            return queryset.filter(symbol=instruments.native_symbol(exchange, value))
+        natives = {instruments.native_symbol(each, value) for each in Exchange}
+        return queryset.filter(symbol__in=sorted(natives | {value.strip().upper()}))

@@ -12,6 +12,9 @@ from rest_framework.response import Response
 
 from tradingcore.api.authentication import Scope, scope_of
 
+# Query parameters of every list besides its filters: paging and DRF's format override.
+LIST_PARAMETERS = frozenset({"limit", "offset", "format"})
+
 
 def validated(serializer_class: Any, data: Any) -> dict[str, Any]:
     """``data`` checked by ``serializer_class``; 400 naming each bad field."""
@@ -38,7 +41,11 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.scope.narrow(self.base_queryset()).order_by("-created_at", "-id")
 
     def filtered(self, queryset: Any) -> Any:
-        """The FilterSet over ``queryset``, validated (400 naming the bad query parameter)."""
+        """The FilterSet over ``queryset``, validated (400 naming the bad query parameter; an
+        unknown one, such as a misspelt filter, is refused rather than ignored)."""
+        unknown = sorted(set(self.request.query_params) - set(self.filterset_class.base_filters) - LIST_PARAMETERS)
+        if unknown:
+            raise ValidationError({name: ["unknown query parameter"] for name in unknown})
         filterset = self.filterset_class(self.request.query_params, queryset=queryset, request=self.request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)

@@ -35,6 +35,8 @@ class TestPositionsApi(PositionObjects, cases.GetObject, cases.ListObjects, case
         ({"side": "short"}, 1),
         ({"symbol": ETH}, 1),
         ({"symbol": "ETH/USDT:USDT", "exchange": "okx"}, 1),
+        ({"symbol": "ETH/USDT:USDT"}, 1),  # the ccxt form without an exchange: each exchange's id
+        ({"symbol": "BTC/USDT:USDT", "status": "open"}, 2),
         ({"status": "closed"}, 1),
         ({"status": "open", "grid_level": 7}, 1),
         ({"user_id": USER, "exchange": "okx", "status": "open"}, 3),

@@ -125,6 +125,13 @@ class ListObjects(Base):
         assert response.status_code == 400
         assert set(error_of(response)["details"]) == set(self.bad_filter)
 
+    def test_list_refuses_a_misspelt_filter_instead_of_ignoring_it(self) -> None:
+        # a bot's typo must not widen its question: ?statuss=open would list closed objects too
+        response = self.client.get(self.list_url, {"statuss": "open", "limit": 5})
+
+        assert response.status_code == 400
+        assert error_of(response)["details"] == {"statuss": ["unknown query parameter"]}
+
     def test_list_is_paginated_newest_first(self) -> None:
         made = [self.make_object() for _ in range(3)]
 
