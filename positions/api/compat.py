@@ -23,6 +23,7 @@ from tradingcore.api.errors import UserNotAllowed, error_body, exception_handler
 from tradingcore.api.idempotency import derived_client_order_id, idempotent
 from tradingcore.api.schema import error_responses
 from tradingcore.api.views import validated
+from tradingcore.enums import PositionStatus
 from tradingcore.exceptions import (
     ExchangeUnavailable,
     InsufficientFunds,
@@ -137,8 +138,9 @@ class ClosePositionView(FixedRouteView):
         if not scope_of(request).allows(data["user_id"]):
             raise ObjectNotFound("no such position")
         keywords = hyperrsi.close_keywords(data)
-        self.manager().close_position(**keywords, client_order_id=derived_client_order_id(request))
-        message = f"{data['symbol']} {data['side'].value} position closed"
+        position = self.manager().close_position(**keywords, client_order_id=derived_client_order_id(request))
+        what = f"{data['symbol']} {data['side'].value} position"
+        message = f"{what} closed" if position.status == PositionStatus.CLOSED else f"{what} partly closed"
         return Response({"success": True, "message": message})
 
 
