@@ -42,7 +42,6 @@ from tradingcore.exceptions import (
     InsufficientPosition,
     InvalidInput,
     ObjectNotFound,
-    OrderOutcomeUnknown,
     OrderRejected,
     ProtectionRefused,
 )
@@ -300,7 +299,7 @@ def close_position(
     (``positions.adjustments``: the exchange's trades, else an estimate at the mark) and what
     remains is closed; a position that nothing remains of is returned as reconciliation left it.
     A ``client_order_id`` already used by a close of this position (a retry whose first answer was
-    lost) returns the position as that close left it and sends nothing (see ``_retried_close``).
+    lost) returns the position as that close left it and never sells twice (``_retried_close``).
     Raises the exchange errors of ``placement.place``.
     """
     requested = None if size is None else validation.size(size)
@@ -308,7 +307,7 @@ def close_position(
     client_order_id = validation.client_order_id(client_order_id)
     earlier = placement.existing_for_client_id(client_order_id, key["user_id"])
     if earlier is not None:
-        return _retried_close(earlier, position_id, key)
+        return _retried_close(earlier, position_id, key, gateway=gateway, actor=actor)
     held = None
     if requested is None:
         settled, held = _settle_with_exchange(position_id, key, gateway, actor)
@@ -326,28 +325,31 @@ def close_position(
             earlier = placement.existing_for_client_id(client_order_id, key["user_id"])
             if earlier is None:
                 raise
-            return _retried_close(earlier, position_id, key)
+            return _retried_close(earlier, position_id, key, gateway=gateway, actor=actor)
         order = placement.submit_order(order, gateway=gateway, actor=actor)
     if Order.position.is_cached(order) and order.position is not None:  # type: ignore[attr-defined]
         return dto.Position.from_row(order.position)
     return selectors.get_position(position.pk)
 
 
-def _retried_close(earlier: Order, position_id: Any, key: dict[str, Any]) -> dto.Position:
+def _retried_close(
+    earlier: Order, position_id: Any, key: dict[str, Any], *, gateway: ExchangeGateway, actor: str
+) -> dto.Position:
     """The answer to a close retried with the client order id of its first attempt (whose answer
-    was lost): the position as that close left it, nothing sent again. ``OrderOutcomeUnknown``
-    while the first closing order is still in doubt (the fill watcher resolves it by its client
-    order id); ``OrderRejected`` when the exchange refused it; ``Conflict`` when the id belongs to
-    another order."""
+    was lost): the position as that close left it. A closing order the first attempt saved but
+    may not have sent is looked up on the exchange, and sent only if the exchange never got it
+    (``placement.resume``). ``OrderRejected`` when the exchange refused it; ``Conflict`` when the id
+    belongs to another order."""
     closes_this = earlier.role == OrderRole.CLOSE and (
         str(earlier.position_id) == str(position_id) if position_id is not None else _order_of_key(earlier, key)
     )
     if not closes_this or earlier.position_id is None:
-        raise Conflict("client_order_id is already used by another order", details={"client_order_id": ["already used"]})
-    if earlier.status == OrderStatus.PENDING:
-        raise OrderOutcomeUnknown(f"the closing order {earlier.pk} was sent and its outcome is not known yet")
+        details = {"client_order_id": ["already used"]}
+        raise Conflict("client_order_id is already used by another order", details=details)
+    earlier = placement.resume(earlier, gateway=gateway, actor=actor)
     if earlier.status == OrderStatus.REJECTED:
         raise OrderRejected(earlier.last_error or f"the closing order {earlier.pk} was rejected")
+    assert earlier.position_id is not None
     return selectors.get_position(earlier.position_id)
 
 

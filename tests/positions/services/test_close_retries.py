@@ -12,11 +12,12 @@ import pytest
 from django.core.management import call_command
 
 from orders import placement
+from orders.models import Order
 from positions import lifecycle
 from positions.models import Position
 from positions.services import PositionManager
 from tests.managers import BTC, USER, btc, mark
-from tradingcore.exceptions import Conflict, OrderOutcomeUnknown
+from tradingcore.exceptions import Conflict
 from tradingcore.exchange import get_gateway
 from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 from tradingcore.models import PaperOrder
@@ -54,27 +55,38 @@ def test_a_retried_partial_close_returns_the_position_closed_once() -> None:
     assert Position.objects.get(pk=position.id).size == D("0.2")
 
 
-def test_a_close_retried_while_its_first_order_is_in_doubt_is_told_to_wait_and_sends_nothing() -> None:
-    # given a close whose order the exchange accepted before the process died (still pending here)
+def closing_order_saved(position_id: object, client_order_id: str) -> Order:
+    """A closing order saved pending by a request that then died (before or after sending it)."""
+    row = Position.objects.get(pk=position_id)
+    spec = lifecycle._close_spec(row, row.size, "done", client_order_id)
+    return placement.save_pending_order(spec, market=get_gateway(USER, "okx").market(BTC), actor="system:test")
+
+
+def test_a_close_retried_after_its_first_order_reached_the_exchange_finds_it_and_sells_nothing_more() -> None:
     manager = PositionManager()
     mark("45000")
     position = manager.open_position(**btc(side="long", size="0.1"))
-    row = Position.objects.get(pk=position.id)
-    spec = lifecycle._close_spec(row, D("0.1"), "done", "bot7close3")
-    gateway = get_gateway(USER, "okx")
-    order = placement.save_pending_order(spec, market=gateway.market(BTC), actor="system:test")
-    gateway.place_order(placement.request_for(order))
+    order = closing_order_saved(position.id, "bot7close3")
+    get_gateway(USER, "okx").place_order(placement.request_for(order))
 
-    # when the bot retries, it is told the outcome is unknown (503, retry later) and nothing is sent
-    with pytest.raises(OrderOutcomeUnknown):
-        manager.close_position(position.id, client_order_id="bot7close3")
-    assert paper_orders_with_client_id("okx", "bot7close3") == 1
-
-    # and once the fill watcher has found the order, the retry gets the closed position
-    call_command("watch_orders", "--once")
     retry = manager.close_position(position.id, client_order_id="bot7close3")
+
     assert (retry.status, retry.size) == ("closed", D("0.1"))
     assert paper_orders_with_client_id("okx", "bot7close3") == 1
+
+
+def test_a_close_retried_after_its_first_attempt_died_before_sending_sends_it_once() -> None:
+    manager = PositionManager()
+    mark("45000")
+    position = manager.open_position(**btc(side="long", size="0.1"))
+    closing_order_saved(position.id, "bot7close5")
+
+    retry = manager.close_position(position.id, client_order_id="bot7close5")
+
+    assert (retry.status, retry.size) == ("closed", D("0.1"))
+    assert paper_orders_with_client_id("okx", "bot7close5") == 1
+    call_command("watch_orders", "--once")
+    assert paper_orders_with_client_id("okx", "bot7close5") == 1
 
 
 def test_a_client_order_id_of_another_order_is_a_conflict() -> None:
