@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     if result.ok and not args.keep:
         shutil.rmtree(work_dir, ignore_errors=True)
     else:
-        print(f"logs of the API servers, watchers and redis: {work_dir}")
+        print(f"logs of the API servers, watchers and redis, and every request (journal.jsonl): {work_dir}")
     return 0 if result.ok else 1
 
 

@@ -6,9 +6,11 @@ what it was refused must not have happened.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 # Kinds of request that place an order (and so carry a client order id derived from their key).
@@ -73,6 +75,12 @@ class Journal:
     def add(self, call: Call) -> Call:
         self.calls.append(call)
         return call
+
+    def dump(self, path: Path) -> None:
+        """Every call with its attempts, one JSON object a line (for reading a failure afterwards)."""
+        with path.open("w") as out:
+            for call in self.calls:
+                out.write(json.dumps(asdict(call), default=str) + "\n")
 
     def attempts(self) -> list[tuple[Call, Attempt]]:
         return [(call, attempt) for call in self.calls for attempt in call.attempts]

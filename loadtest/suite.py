@@ -146,6 +146,7 @@ class Suite:
             keys, admin_key = self.prepare()
             self.note(f"load: {self.plan.bots} bots for {self.plan.seconds:g} s on {len(self.servers)} API servers")
             asyncio.run(self.load(keys, admin_key))
+            self.journal.dump(self.work_dir / "journal.jsonl")
             self.settle()
             self.stop_processes()
             self.final_drain()
