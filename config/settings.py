@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import env
+from config import checks, env
+from config.logs import configure_structlog, logging_config
+
+# DJANGO_ENV=production: stop here, listing every insecure or embedded setting (config/checks.py).
+checks.refuse_insecure_production()
 
 BASE_DIR = env.BASE_DIR
 VAR_DIR = env.VAR_DIR
 
+PRODUCTION = env.PRODUCTION
 DEBUG = env.DEBUG
 EMBEDDED = env.DATABASE_URL is None
 if env.SECRET_KEY:
     SECRET_KEY = env.SECRET_KEY
 elif DEBUG or EMBEDDED:
     # Local embedded mode only: never used once DATABASE_URL points at a real database.
-    SECRET_KEY = "insecure-local-development-key-change-me-in-production-0123456789"
+    SECRET_KEY = checks.LOCAL_SECRET_KEY
 else:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DATABASE_URL is set")
 
@@ -36,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "django_structlog",
     "tradingcore",
     "positions",
     "orders",
@@ -44,6 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id (X-Request-ID in and out), then django-structlog's request lines carrying it.
+    "tradingcore.api.request_id.RequestIdMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -194,6 +205,9 @@ API_IDEMPOTENCY_WAIT_SECONDS = 30
 API_EVENTS_HEARTBEAT_SECONDS = 15
 HEALTH_OUTBOX_MAX_AGE_SECONDS = 300
 
+# /metrics sums every worker's metrics from here under the production server (tradingcore/metrics.py).
+PROMETHEUS_MULTIPROC_DIR = env.PROMETHEUS_MULTIPROC_DIR
+
 # `manage.py serve` (make run): where it listens.
 SERVE_HOST = env.HOST
 SERVE_PORT = env.PORT
@@ -214,12 +228,16 @@ TRADING_PAPER_TAKER_FEE = env.TRADING_PAPER_TAKER_FEE
 TRADING_PAPER_SLIPPAGE_BPS = env.TRADING_PAPER_SLIPPAGE_BPS
 TRADING_PAPER_RANDOM_WALK = env.TRADING_PAPER_RANDOM_WALK
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
-    # Django's own "django" handler would print every line a second time through the root.
-    "loggers": {"django": {"handlers": [], "level": env.LOG_LEVEL, "propagate": True}},
-}
+# Logs (config/logs.py): JSON lines in production, readable lines in development; every line of
+# a request carries its request_id, every line of a watcher pass its pass_id.
+LOGGING = logging_config(json_lines=env.LOG_FORMAT == "json", level=env.LOG_LEVEL)
+configure_structlog()
+# The request id comes from X-Request-ID when the client sends a valid one (tradingcore/api/request_id.py).
+# JSON logs: one access line per request (request_finished: status, duration, actor), request_started at
+# DEBUG. Console logs (make run): the server's own access lines, as before; request_finished at DEBUG.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_USER_ID_FIELD = ""  # the actor (api:<key name>, admin:<user>) is logged instead
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+if env.LOG_FORMAT == "console":
+    DJANGO_STRUCTLOG_STATUS_DEFAULT_LOG_LEVEL = DJANGO_STRUCTLOG_STATUS_2XX_LOG_LEVEL = logging.DEBUG
+    DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = DJANGO_STRUCTLOG_STATUS_5XX_LOG_LEVEL = logging.DEBUG

@@ -8,12 +8,11 @@ HYPERRSI compatibility routes; ``/healthz`` and ``/metrics`` for operations.
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from orders.api import urls as orders_urls
 from positions.api import urls as positions_urls
-from tradingcore.api import events, health, paper
+from tradingcore.api import events, health, paper, prometheus
 
 api_v1 = [
     *positions_urls.v1,
@@ -31,7 +30,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("position/", include(positions_urls.hyperrsi)),
     path("healthz", health.healthz, name="healthz"),
-    path("metrics", ExportToDjangoView, name="metrics"),
+    path("metrics", prometheus.metrics, name="metrics"),
 ]
 
 handler404 = "tradingcore.api.errors.json_404"

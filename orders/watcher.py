@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +28,7 @@ from tradingcore.exceptions import ExchangeError
 from tradingcore.redis import outbox, rebuild
 
 logger = logging.getLogger(__name__)
+pass_logger = structlog.stdlib.get_logger(__name__)  # the pass report, as fields
 ACTOR = "system:watch_orders"
 
 
@@ -97,19 +100,26 @@ def _confirm_current() -> bool:
 
 
 def run_forever(stop: threading.Event, *, interval: float = 2.0, batch: int = 200) -> None:
-    """Run passes every ``interval`` seconds until ``stop`` is set (SIGTERM / SIGINT)."""
+    """Run passes every ``interval`` seconds until ``stop`` is set (SIGTERM / SIGINT). Every log
+    line of a pass carries its ``pass_id``."""
     walk = getattr(settings, "TRADING_PAPER_RANDOM_WALK", False)
     while not stop.is_set():
         started = time.monotonic()
-        if walk:
-            _advance_paper_walk()
-        try:
-            report = run_pass(batch=batch, interval=interval)
-            if report.orders_changed or report.errors:
-                logger.info("watch_orders: %s", report)
-        except Exception:
-            logger.exception("watch_orders: pass failed; continuing")
+        with structlog.contextvars.bound_contextvars(pass_id=uuid.uuid4().hex[:16]):
+            if walk:
+                _advance_paper_walk()
+            try:
+                _log_pass(run_pass(batch=batch, interval=interval), seconds=time.monotonic() - started)
+            except Exception:
+                logger.exception("watch_orders: pass failed; continuing")
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+def _log_pass(report: PassReport, *, seconds: float) -> None:
+    """The pass's report as fields: at INFO when it changed or repaired something or met an error."""
+    eventful = report.orders_changed or report.errors or report.outbox_drained or report.projection_rebuilt
+    level = logging.INFO if eventful else logging.DEBUG
+    pass_logger.log(level, "watch_orders pass", **asdict(report), seconds=round(seconds, 3))
 
 
 def _advance_paper_walk() -> None:

@@ -71,3 +71,11 @@ def position_leverage_changed(
 def position_imported(position: Position, actor: str, **parameters: Any) -> PositionEvent:
     """The position was read from a legacy Redis record (``source_key`` names it)."""
     return _event(position, T.IMPORTED, actor, **parameters)
+
+
+def position_reviewed(position: Position, actor: str, *, previous: str) -> PositionEvent:
+    """An operator approved or flagged the position (the review fields as they now stand)."""
+    return _event(
+        position, T.REVIEWED, actor, status=position.review_status, previous=previous, note=position.review_note,
+        reviewed_by=position.reviewed_by,
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from positions import events, lifecycle, selectors
 from positions.models import Position
-from tradingcore import dto, pnl, validation
+from tradingcore import dto, mark_history, pnl, validation
 from tradingcore.decimals import ZERO, quantize
 from tradingcore.enums import PositionStatus
 from tradingcore.exceptions import ExchangeError
@@ -54,19 +54,28 @@ def refresh_marks(
     """Fetch marks for open positions (all, or the given ones) and store mark and unrealized PnL.
 
     One mark request per (user, exchange, symbol); an unreachable exchange skips its positions.
-    Returns how many positions changed.
+    Each market's mark also goes to its history (``tradingcore.mark_history``, for the admin's
+    charts). Returns how many positions changed.
     """
     rows = positions if positions is not None else list(Position.objects.filter(status=PositionStatus.OPEN))
-    marks: dict[tuple[str, str, str], Decimal | None] = {}
+    marks = _marks_of(rows)
     changed = 0
     for row in rows:
-        key = (row.user_id, row.exchange, row.symbol)
-        if key not in marks:
-            marks[key] = _mark_or_none(*key)
-        mark = marks[key]
+        mark = marks[(row.user_id, row.exchange, row.symbol)]
         if mark is not None and _store_mark(row.pk, mark, actor, record_event):
             changed += 1
     return changed
+
+
+def _marks_of(rows: list[Position]) -> dict[tuple[str, str, str], Decimal | None]:
+    """The mark of each (user, exchange, symbol) of ``rows``, one request each; each market's mark
+    goes to its history once."""
+    keys = dict.fromkeys((row.user_id, row.exchange, row.symbol) for row in rows)
+    marks = {key: _mark_or_none(*key) for key in keys}
+    by_market = {(exchange, symbol): mark for (_, exchange, symbol), mark in marks.items() if mark is not None}
+    for (exchange, symbol), mark in by_market.items():
+        mark_history.record(exchange, symbol, mark)
+    return marks
 
 
 def refresh_all_marks(actor: str) -> int:
@@ -76,10 +85,11 @@ def refresh_all_marks(actor: str) -> int:
 
 def _mark_or_none(user_id: str, exchange: str, symbol: str) -> Decimal | None:
     try:
-        return get_gateway(user_id, exchange).fetch_mark_price(symbol)
+        mark = get_gateway(user_id, exchange).fetch_mark_price(symbol)
     except ExchangeError as exc:
         logger.warning("mark of %s %s unavailable: %s", exchange, symbol, exc)
         return None
+    return mark
 
 
 def _store_mark(position_id: Any, mark: Decimal, actor: str, record_event: bool) -> bool:

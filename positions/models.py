@@ -92,7 +92,12 @@ class Position(models.Model):
     class Meta:
         db_table = "positions"
         ordering = ["-created_at"]
-        permissions = [("close_position", "Can close positions at market")]
+        # The admin's actions on positions, each behind its own permission (SPEC 8).
+        permissions = [
+            ("close_position", "Can close positions at market"),
+            ("change_protection", "Can set or move stop-loss and take-profit"),
+            ("review_position", "Can approve or flag positions in review"),
+        ]
         indexes = [
             models.Index(fields=["user_id", "exchange"], name="positions_user_exchange_idx"),
             models.Index(fields=["status"], name="positions_status_idx"),

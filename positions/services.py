@@ -2,8 +2,9 @@
 
 A thin facade: opening, closing and updating live in ``positions.lifecycle``, fills in
 ``positions.ledger``, protective orders in ``positions.protection``, marks and PnL in
-``positions.marks``, reads in ``positions.selectors`` and reconciliation in
-``positions.reconciliation``. Views, admin actions and commands call these methods.
+``positions.marks``, reads in ``positions.selectors``, reconciliation in
+``positions.reconciliation`` and the operators' review in ``positions.review``. Views, admin
+actions and commands call these methods.
 
 ``AsyncPositionManager`` offers the same methods as coroutines under the seeds' exact names
 (``await manager.open_position(...)``), for code written against the seed documents.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from orders.services import AsyncOrderManager
-from positions import lifecycle, marks, reconciliation, selectors
+from positions import lifecycle, marks, reconciliation, review, selectors
 from tradingcore import dto, validation
 from tradingcore.enums import Exchange
 from tradingcore.exceptions import ExchangeError, InsufficientPosition, ObjectNotFound
@@ -82,6 +83,10 @@ class PositionManager:
     def sync_positions_from_exchange(self, *, user_id: str, exchange: Exchange | str, apply: bool = False) -> Any:
         """Compare with the exchange and, with ``apply``, adopt or close (``reconciliation``)."""
         return reconciliation.reconcile_account(user_id=user_id, exchange=exchange, apply=apply, actor=self.actor)
+
+    def review_position(self, position_id: Any, *, status: Any, note: str = "", reviewer: str) -> dto.Position:
+        """Approve or flag a position with a note, as ``reviewer`` (``review.review_position``)."""
+        return review.review_position(position_id, status=status, note=note, reviewer=reviewer, actor=self.actor)
 
 
 class AsyncPositionManager:
@@ -154,4 +159,10 @@ class AsyncPositionManager:
         """``PositionManager.sync_positions_from_exchange`` (same return)."""
         return await in_worker_thread(
             self._manager.sync_positions_from_exchange, user_id=user_id, exchange=exchange, apply=apply
+        )
+
+    async def review_position(self, position_id: Any, *, status: Any, note: str = "", reviewer: str) -> dto.Position:
+        """``PositionManager.review_position`` (same return)."""
+        return await in_worker_thread(
+            self._manager.review_position, position_id, status=status, note=note, reviewer=reviewer
         )

@@ -17,5 +17,6 @@ class TradingCoreConfig(AppConfig):
 
         db.widen_psycopg_statement_cache()
         metrics.register_outbox_depth()
+        metrics.register_projection_freshness()
         for signal in (post_save, post_delete):
             signal.connect(gateway.forget_position_modes, sender=ExchangeAccount, dispatch_uid="paper-position-modes")

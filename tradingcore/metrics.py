@@ -5,7 +5,11 @@
 - ``redis_operations_total{operation, status}``: every Redis command (a pipeline counts once, as
   ``multi_exec`` or ``pipeline``) by outcome ``ok`` / ``error`` (``InstrumentedRedis``, the
   django-redis client class);
+- ``exchange_errors_total{exchange, error}``: failed requests to real exchanges (through ccxt), by
+  our error code (``exchange_unavailable``, ``rate_limited``, ``order_rejected``, ...);
 - ``outbox_depth``: projection changes committed but not yet written to Redis;
+- ``projection_confirmed_seconds_ago``: since a fill watcher's pass last found the projection caught
+  up (every pass does, every 2 seconds): large when no watcher runs or the projection lags;
 - ``orders_by_status{status}`` (registered by the orders app) and django-prometheus's HTTP request
   metrics (``django_http_requests_*``).
 """
@@ -14,12 +18,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import redis
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -33,6 +38,9 @@ ORDER_MANAGER_LATENCY = Histogram(
     "order_manager_latency_seconds", "Latency of OrderManager calls", ["operation"], buckets=LATENCY_BUCKETS
 )
 REDIS_OPERATIONS = Counter("redis_operations_total", "Redis commands by outcome", ["operation", "status"])
+EXCHANGE_ERRORS = Counter(
+    "exchange_errors_total", "Failed exchange requests by exchange and error code (ccxt)", ["exchange", "error"]
+)
 
 
 def timed(histogram: Histogram) -> Callable[[T], T]:
@@ -128,14 +136,30 @@ class GaugeCollector(Collector):
         return iter(())  # read lazily: no database query when the collector is registered
 
 
-_registered: set[str] = set()
+_scrape_time_gauges: dict[str, GaugeCollector] = {}
 
 
 def register_gauge(name: str, documentation: str, read: Callable[[], Any], labels: tuple[str, ...] = ()) -> None:
     """Register a scrape-time gauge once per process."""
-    if name not in _registered:
-        REGISTRY.register(GaugeCollector(name, documentation, read, labels))
-        _registered.add(name)
+    if name not in _scrape_time_gauges:
+        _scrape_time_gauges[name] = GaugeCollector(name, documentation, read, labels)
+        REGISTRY.register(_scrape_time_gauges[name])
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What ``/metrics`` shows. In one process (``make run``, the tests) its own registry. Under the
+    production server (``PROMETHEUS_MULTIPROC_DIR``, set by config/gunicorn.py) the counters and
+    histograms of every worker, summed from the files they write there, and the gauges read now:
+    a scrape answered by any worker shows the whole server."""
+    from django.conf import settings
+
+    if not settings.PROMETHEUS_MULTIPROC_DIR:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+    for gauge in _scrape_time_gauges.values():
+        registry.register(gauge)
+    return registry
 
 
 def _outbox_depth() -> int:
@@ -146,3 +170,20 @@ def _outbox_depth() -> int:
 
 def register_outbox_depth() -> None:
     register_gauge("outbox_depth", "Projection changes committed but not yet written to Redis", _outbox_depth)
+
+
+def _projection_confirmed_seconds_ago() -> float:
+    from tradingcore.redis import keys, projector
+
+    confirmed_ms = projector.redis_client().get(keys.projection_current())
+    if confirmed_ms is None:  # expired: no watcher confirmed it for CURRENT_TTL_SECONDS, or never
+        return math.inf
+    return max(0.0, time.time() - int(confirmed_ms) / 1000)
+
+
+def register_projection_freshness() -> None:
+    register_gauge(
+        "projection_confirmed_seconds_ago",
+        "Seconds since a fill watcher last confirmed the Redis projection current (+Inf: not for a while)",
+        _projection_confirmed_seconds_ago,
+    )

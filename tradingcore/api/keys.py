@@ -46,14 +46,22 @@ def create_api_key(*, name: str, user_ids: Iterable[str] = (), all_users: bool =
     return key, raw_key
 
 
-def revoke_api_keys(*, name: str | None = None, prefix: str | None = None) -> list[ApiKey]:
-    """Revoke every active key with ``name`` or starting with ``prefix``; returns them.
-    Raises ``InvalidInput`` without a selector and ``ObjectNotFound`` when nothing matches."""
-    if not name and not prefix:
+def revoke_api_keys(
+    *, name: str | None = None, prefix: str | None = None, ids: Iterable[int] | None = None
+) -> list[ApiKey]:
+    """Revoke every active key with ``name``, starting with ``prefix``, or among ``ids`` (the
+    admin's selection); returns them. Raises ``InvalidInput`` without a selector and
+    ``ObjectNotFound`` when nothing matches."""
+    if not name and not prefix and ids is None:
         raise InvalidInput("name the key or give its prefix")
     with transaction.atomic():
         keys = ApiKey.objects.select_for_update().filter(revoked_at=None)
-        keys = keys.filter(name=name) if name else keys.filter(prefix=(prefix or "")[:SHOWN_PREFIX_LENGTH])
+        if ids is not None:
+            keys = keys.filter(pk__in=list(ids))
+        elif name:
+            keys = keys.filter(name=name)
+        else:
+            keys = keys.filter(prefix=(prefix or "")[:SHOWN_PREFIX_LENGTH])
         revoked = list(keys)
         if not revoked:
             raise ObjectNotFound("no active API key matches")

@@ -31,6 +31,8 @@ class OutboxEntry(models.Model):
     class Meta:
         db_table = "projection_outbox"
         ordering = ["id"]
+        verbose_name = "outbox entry"
+        verbose_name_plural = "outbox entries"
         indexes = [models.Index(fields=["kind", "object_id"], name="outbox_object_idx")]
 
     def __str__(self) -> str:

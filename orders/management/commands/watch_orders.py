@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from orders import watcher
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -35,6 +38,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"watching orders every {interval}s; SIGTERM or Ctrl-C stops")
+        # Log lines, not output: in production they are JSON like the rest (config/logs.py).
+        logger.info("watching orders every %ss; SIGTERM or Ctrl-C stops", interval)
         watcher.run_forever(stop, interval=interval, batch=batch)
-        self.stdout.write("stopped")
+        logger.info("stopped")

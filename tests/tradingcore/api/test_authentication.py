@@ -40,9 +40,16 @@ def test_revoking_from_the_admin_stops_the_key(settings: Any) -> None:
     bot = client_for("u1", name="to-revoke")
     key = ApiKey.objects.get(name="to-revoke")
 
-    response = session_of(staff=True).post(
-        "/admin/tradingcore/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True
+    admin = session_of(staff=True)
+
+    # the change list's action leads to the confirmation page; the key works until it is confirmed
+    plan = admin.post("/admin/tradingcore/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True)
+    assert b"What will happen" in plan.content
+    assert bot.get("/api/v1/positions/").status_code == 200
+    fingerprint = plan.context["items"][0]["fingerprint"]
+    response = admin.post(
+        "/admin/tradingcore/apikey/act/revoke/", {"ids": key.pk, f"fingerprint-{key.pk}": fingerprint, "_confirm": "1"}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert bot.get("/api/v1/positions/").status_code == 401

@@ -27,6 +27,7 @@ from tradingcore.exceptions import (
     OrderRejected,
     RateLimited,
 )
+from tradingcore.metrics import EXCHANGE_ERRORS
 
 # The root of everything ccxt raises, for the modules of this package that catch it.
 CcxtError = ccxt.BaseError
@@ -58,7 +59,7 @@ def translate_ccxt_error(error: Exception, *, action: str, exchange: Exchange, p
     ``details["exchange_code"]`` when the answer carried one.
 
     Any other refusal by the exchange is ``OrderRejected`` while placing and ``ExchangeError``
-    otherwise.
+    otherwise. Counted in ``exchange_errors_total`` by our error code.
     """
     target: type[ExchangeError] = OrderRejected if placing else ExchangeError
     for ccxt_class, ours in _ERROR_MAP:
@@ -69,6 +70,7 @@ def translate_ccxt_error(error: Exception, *, action: str, exchange: Exchange, p
     codes = [code for code in _OKX_CODE.findall(str(error)) if code not in _OKX_OVERALL_CODES]
     if codes:
         details["exchange_code"] = codes[0]
+    EXCHANGE_ERRORS.labels(exchange=exchange.value, error=target.code).inc()
     return target(f"{exchange.value} {action} failed: {error}", details=details)
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from redis.exceptions import RedisError
 from tqdm import tqdm
 
 from positions.legacy.verification import LegacyCheck, check_migrated
+from tradingcore.models import VerificationRun
+from tradingcore.redis import verify_runs
 from tradingcore.redis.projector import redis_client
 from tradingcore.redis.verify import Report, verify
 
@@ -22,7 +26,7 @@ class Command(BaseCommand):
         "on size (legacy in contracts, unified and database in base currency), entry price and leverage. Exit "
         "status 1 on drift. With --fix, re-project the drifted users and delete stale keys (legacy keys of the "
         "bots and GRID's data are never changed), verify again and exit 0 when clean. Exit status 2 when Redis "
-        "is unreachable."
+        "is unreachable. Every run is recorded (outcome, figures, the first differences) for the admin's overview."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -32,29 +36,39 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, fix: bool, user_ids: list[str] | None, **options: Any) -> None:
+        started_at = timezone.now()
+        run = partial(verify_runs.record, started_at=started_at, fix=fix, user_ids=user_ids)
         try:
             report = verify(fix=fix, user_ids=user_ids, progress=self._progress)
             legacy = check_migrated(redis_client(), user_ids=user_ids)
         except RedisError as exc:
+            run(outcome=VerificationRun.Outcome.REDIS_UNREACHABLE, message=f"Redis unreachable: {exc}")
             raise CommandError(f"Redis unreachable: {exc}", returncode=2) from exc
         self._print(report, legacy)
+        run = partial(run, report=report, legacy_checked=legacy.checked, legacy_lines=map(str, legacy.mismatches))
         summary = f"{report.users} users, {report.keys_checked} keys checked, {len(report.drifts)} differences"
         if not report.drifts and not legacy.mismatches:
+            run(outcome=VerificationRun.Outcome.CLEAN, message=f"clean: {summary}")
             self.stdout.write(self.style.SUCCESS(f"clean: {summary}"))
             return
         if not fix:
-            raise CommandError(f"drift: {summary}, {len(legacy.mismatches)} legacy mismatches", returncode=1)
+            message = f"drift: {summary}, {len(legacy.mismatches)} legacy mismatches"
+            run(outcome=VerificationRun.Outcome.DRIFT, message=message)
+            raise CommandError(message, returncode=1)
         after = verify(user_ids=user_ids) if report.drifts else Report()
         for drift in after.drifts:
             self.stdout.write(str(drift))
         if after.drifts or legacy.mismatches:
-            raise CommandError(
+            message = (
                 f"still drifting after --fix: {len(after.drifts)} differences, {len(legacy.mismatches)} legacy "
                 "mismatches (the legacy keys are the bots': import again, or let a change through the service "
-                "take the key over)",
-                returncode=1,
+                "take the key over)"
             )
-        self.stdout.write(self.style.SUCCESS(f"fixed {len(report.drifts)} differences; clean: {summary}"))
+            run(outcome=VerificationRun.Outcome.STILL_DRIFTING, message=message, remaining=after)
+            raise CommandError(message, returncode=1)
+        message = f"fixed {len(report.drifts)} differences; clean: {summary}"
+        run(outcome=VerificationRun.Outcome.FIXED, message=message, remaining=after)
+        self.stdout.write(self.style.SUCCESS(message))
 
     def _print(self, report: Report, legacy: LegacyCheck) -> None:
         for drift in report.drifts:
