@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,24 +23,31 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
-def api_server_command(*, port: int, workers: int) -> list[str]:
-    """How one API server is started: gunicorn with uvicorn workers on the ASGI application.
-
-    The one place to change when the production command moves (the Procfile's ``web`` entry);
-    ``HOST`` / ``PORT`` / ``WEB_CONCURRENCY`` are also set in its environment for a command that
-    reads them from there (``api_server_env``).
-    """
-    return [
-        PYTHON, "-m", "gunicorn", "config.asgi:application",
-        "-k", "uvicorn_worker.UvicornWorker",
-        "--workers", str(workers),
-        "--bind", f"127.0.0.1:{port}",
-        "--graceful-timeout", "5",
-    ]  # fmt: skip
+def api_server_command() -> list[str]:
+    """How one API server is started: the Procfile's ``web`` process (gunicorn with uvicorn
+    workers, ``config/gunicorn.py``), told where to listen and how many workers to run by its
+    environment (``api_server_env``), as an operator starts it."""
+    return [PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.asgi:application"]
 
 
 def api_server_env(*, port: int, workers: int) -> dict[str, str]:
     return {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+
+
+def production_env(base: dict[str, str]) -> dict[str, str]:
+    """``base`` in production mode (``DJANGO_ENV=production``, which refuses unfit settings) with
+    fresh keys for the run; the inherited ``DJANGO_*`` / ``LOG_*`` / ``WEB_*`` / ``PROMETHEUS_*``
+    settings are dropped so the run does not depend on the shell it was started from."""
+    inherited = {
+        name: value for name, value in base.items() if not name.startswith(("DJANGO_", "LOG_", "WEB_", "PROMETHEUS_"))
+    }
+    return {
+        **inherited,
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "TRADING_ENCRYPTION_KEY": secrets.token_urlsafe(40),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
 
 
 def watcher_command() -> list[str]:

@@ -34,6 +34,7 @@ from loadtest.processes import (
     api_server_command,
     api_server_env,
     free_port,
+    production_env,
     redis_server,
     wait_for_port,
     watcher_command,
@@ -115,7 +116,7 @@ class Suite:
         self.started = time.monotonic()
         redis_port = free_port()
         self.env = {
-            **os.environ,
+            **production_env(dict(os.environ)),
             "DATABASE_URL": database_url(),
             "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -124,12 +125,11 @@ class Suite:
             "TRADING_DRY_RUN": "true",
             "TRADING_VAR_DIR": str(work_dir / "var"),
         }
-        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.redis_port = redis_port
         self.redis = redis_server(redis_port, work_dir / "redis.log", self.env)
         self.ports = [free_port() for _ in range(plan.api_servers)]
         self.servers = [
-            Process(f"api-{n + 1}", api_server_command(port=port, workers=plan.workers),
+            Process(f"api-{n + 1}", api_server_command(),
                     {**self.env, **api_server_env(port=port, workers=plan.workers)}, work_dir / f"api-{n + 1}.log")
             for n, port in enumerate(self.ports)
         ]  # fmt: skip
@@ -350,7 +350,9 @@ def _caught_up(users: list[str]) -> tuple[bool, str]:
     return pending == behind == unbooked == outbox == 0, state
 
 
-_CHANGED = re.compile(r"orders_changed=(\d+)")
+# A pass that changed something logs its counts: ``"orders_changed": 3`` in JSON lines (production
+# mode), ``orders_changed=3`` in console lines.
+_CHANGED = re.compile(r'\borders_changed"?\s*[=:]\s*(\d+)')
 
 
 def _orders_changed(log: Path) -> int:
