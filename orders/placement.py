@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError
+from django.utils import timezone
 
 from orders import events, execution, projection, requests, sync
 from orders.models import Order
@@ -80,18 +81,29 @@ def place(spec: requests.OrderSpec, *, market: MarketInfo, gateway: ExchangeGate
         return submit_order(order, gateway=gateway, actor=actor)
 
 
+# A pending order not found on the exchange is sent again only this soon after it was saved: later,
+# a fill watcher may be settling it as never placed (``sync.UNKNOWN_OUTCOME_GRACE``) meanwhile.
+RESEND_WITHIN = sync.UNKNOWN_OUTCOME_GRACE / 2
+
+
 def resume(order: Order, *, gateway: ExchangeGateway, actor: str) -> Order:
     """A retry of ``order``, saved earlier under the same client order id by an attempt whose
-    answer was lost (a killed worker, a timeout). An order the exchange acknowledged, or that
-    ended, is returned as it is. One still ``pending`` is looked up on the exchange by its client
-    order id (``sync.resolve_by_client_id``) and applied when found; when the exchange does not
-    know it, the first attempt died before sending it, and it is sent now, under the same client
-    order id, once. Past the unknown-outcome grace it is settled as never placed instead."""
+    answer was lost (a killed worker, a timeout, an unclear answer). An order the exchange
+    acknowledged, or that ended, is returned as it is. One still ``pending`` is looked up on the
+    exchange by its client order id (``sync.resolve_by_client_id``) and applied when found; when
+    the exchange does not know it, it never got there and is sent now, under the same client order
+    id (the exchange refuses a second order with it: the gateway then returns the first). Raises
+    ``OrderOutcomeUnknown`` when it is too old to send again (``RESEND_WITHIN``) and not yet
+    settled: the retry after the grace gets it ``rejected``, never placed."""
     if order.status != OrderStatus.PENDING or order.exchange_order_id:
         return order
     found = sync.resolve_by_client_id(order, gateway=gateway, actor=actor)
     if found.status != OrderStatus.PENDING or found.exchange_order_id:
         return found
+    if timezone.now() - found.created_at >= RESEND_WITHIN:
+        raise OrderOutcomeUnknown(
+            f"the order {found.pk} is not on the exchange yet and is being settled; retry shortly"
+        )
     return submit_order(found, gateway=gateway, actor=actor)
 
 

@@ -1,11 +1,14 @@
-"""A process that dies after the exchange accepted an order and before the database update."""
+"""A process that dies after the exchange accepted an order and before the database update, or
+before it sent the order at all; and the retries of such orders."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from orders import placement, requests
 from orders.models import Order
@@ -14,6 +17,7 @@ from positions.models import Position
 from positions.services import PositionManager
 from tests.managers import BTC, USER, mark
 from tradingcore.enums import OrderStatus
+from tradingcore.exceptions import OrderOutcomeUnknown
 from tradingcore.exchange import get_gateway
 from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 
@@ -97,3 +101,26 @@ def test_a_retried_open_whose_entry_died_before_reaching_the_exchange_opens_the_
     assert (position.status, position.size) == ("open", D("0.2"))
     assert paper_orders_with_client_id("okx", "bot7open1") == 1
     assert Position.objects.filter(user_id=USER).count() == 1
+
+
+def retry(client_order_id: str) -> Order:
+    return OrderManager().create_order(user_id=USER, exchange="okx", symbol=BTC, side="buy", order_type="market",
+                                       quantity="0.2", client_order_id=client_order_id)  # fmt: skip
+
+
+def test_a_retry_too_late_to_send_the_order_is_told_to_wait_then_gets_it_rejected_never_placed() -> None:
+    # given an order saved pending by a request that died before sending it, 45 s ago: a fill watcher
+    # may be settling it as never placed (after a minute), so sending it now could race that
+    mark("50000")
+    order = crash_before_sending(client_order_id="bot7late1")
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(seconds=45))
+
+    # when the bot retries, it is told to retry later (503) and nothing is sent
+    with pytest.raises(OrderOutcomeUnknown):
+        retry("bot7late1")
+    assert paper_orders_with_client_id("okx", "bot7late1") == 0
+
+    # and once the grace has passed, its retry gets the order rejected, never placed
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+    assert retry("bot7late1").status == OrderStatus.REJECTED
+    assert paper_orders_with_client_id("okx", "bot7late1") == 0
