@@ -338,8 +338,8 @@ def _retried_close(
     """The answer to a close retried with the client order id of its first attempt (whose answer
     was lost): the position as that close left it. A closing order the first attempt saved but
     may not have sent is looked up on the exchange, and sent only if the exchange never got it
-    (``placement.resume``). ``OrderRejected`` when the exchange refused it; ``Conflict`` when the id
-    belongs to another order."""
+    (``placement.resume``; ``OrderOutcomeUnknown`` while too late to send it and not yet settled).
+    ``OrderRejected`` when the exchange refused it; ``Conflict`` when the id belongs to another order."""
     closes_this = earlier.role == OrderRole.CLOSE and (
         str(earlier.position_id) == str(position_id) if position_id is not None else _order_of_key(earlier, key)
     )
