@@ -85,7 +85,11 @@ TEMPLATES = [
 ]
 
 if env.DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=60)}
+    # No persistent connections: under ASGI (the production server) each request runs in a thread
+    # of its own, and a connection kept for reuse would stay open with it, never reused (Django:
+    # "When using ASGI, persistent connections should be disabled"). The long-running processes
+    # (watch_orders) keep theirs for their whole life anyway.
+    DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=0)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

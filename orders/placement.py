@@ -24,12 +24,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError
+from django.utils import timezone
 
-from orders import events, execution, projection, requests
+from orders import events, execution, projection, requests, sync
 from orders.models import Order
 from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import plain
-from tradingcore.enums import MarginMode, OrderSide, OrderType, PositionMode, PositionSide, TimeInForce
+from tradingcore.enums import MarginMode, OrderSide, OrderStatus, OrderType, PositionMode, PositionSide, TimeInForce
 from tradingcore.exceptions import Conflict, ExchangeUnavailable, OrderOutcomeUnknown, OrderRejected
 from tradingcore.exchange import ExchangeGateway, MarketInfo, OrderRequest, get_gateway
 from tradingcore.redis import outbox
@@ -43,16 +44,17 @@ def create_order(*, actor: str = SYSTEM_ACTOR, **raw: Any) -> Order:
     ``quantity`` is in base currency and must be a whole number of the market's lots, and
     ``price`` / ``trigger_price`` whole ticks, unless ``rounding`` / ``price_rounding`` ("down",
     "up", "nearest") asks to round. A caller-supplied ``client_order_id`` makes the call
-    idempotent: a retry returns the order saved the first time and never places a second one.
-    Raises, with nothing saved or sent: ``InvalidInput`` (a bad field), ``InvalidOrder`` (off the
-    lot or tick grid, below the minimum), ``Conflict`` (another user's client order id). Then
-    what ``place`` raises: the exchange's refusals keep the order ``rejected``.
+    idempotent: a retry returns the order saved the first time (sent now when the first attempt
+    died before sending it, see ``resume``) and never places a second one. Raises, with nothing
+    saved or sent: ``InvalidInput`` (a bad field), ``InvalidOrder`` (off the lot or tick grid,
+    below the minimum), ``Conflict`` (another user's client order id). Then what ``place``
+    raises: the exchange's refusals keep the order ``rejected``.
     """
     spec = requests.order_spec(**raw)
     existing = existing_for_client_id(spec.client_order_id, spec.user_id)
-    if existing is not None:
-        return existing
     gateway = get_gateway(spec.user_id, spec.exchange)
+    if existing is not None:
+        return resume(existing, gateway=gateway, actor=actor)
     return place(spec, market=gateway.market(spec.symbol), gateway=gateway, actor=actor)
 
 
@@ -75,8 +77,34 @@ def place(spec: requests.OrderSpec, *, market: MarketInfo, gateway: ExchangeGate
             existing = existing_for_client_id(spec.client_order_id, spec.user_id)
             if existing is None:
                 raise
-            return existing
+            return resume(existing, gateway=gateway, actor=actor)
         return submit_order(order, gateway=gateway, actor=actor)
+
+
+# A pending order not found on the exchange is sent again only this soon after it was saved: later,
+# a fill watcher may be settling it as never placed (``sync.UNKNOWN_OUTCOME_GRACE``) meanwhile.
+RESEND_WITHIN = sync.UNKNOWN_OUTCOME_GRACE / 2
+
+
+def resume(order: Order, *, gateway: ExchangeGateway, actor: str) -> Order:
+    """A retry of ``order``, saved earlier under the same client order id by an attempt whose
+    answer was lost (a killed worker, a timeout, an unclear answer). An order the exchange
+    acknowledged, or that ended, is returned as it is. One still ``pending`` is looked up on the
+    exchange by its client order id (``sync.resolve_by_client_id``) and applied when found; when
+    the exchange does not know it, it never got there and is sent now, under the same client order
+    id (the exchange refuses a second order with it: the gateway then returns the first). Raises
+    ``OrderOutcomeUnknown`` when it is too old to send again (``RESEND_WITHIN``) and not yet
+    settled: the retry after the grace gets it ``rejected``, never placed."""
+    if order.status != OrderStatus.PENDING or order.exchange_order_id:
+        return order
+    found = sync.resolve_by_client_id(order, gateway=gateway, actor=actor)
+    if found.status != OrderStatus.PENDING or found.exchange_order_id:
+        return found
+    if timezone.now() - found.created_at >= RESEND_WITHIN:
+        raise OrderOutcomeUnknown(
+            f"the order {found.pk} is not on the exchange yet and is being settled; retry shortly"
+        )
+    return submit_order(found, gateway=gateway, actor=actor)
 
 
 def new_order(spec: requests.OrderSpec, *, market: MarketInfo) -> Order:

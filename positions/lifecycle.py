@@ -15,7 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from orders import placement
 from orders.models import Order
@@ -31,11 +31,13 @@ from tradingcore.enums import (
     Exchange,
     MarginMode,
     OrderRole,
+    OrderStatus,
     OrderType,
     PositionSide,
     PositionStatus,
 )
 from tradingcore.exceptions import (
+    Conflict,
     ExchangeError,
     InsufficientPosition,
     InvalidInput,
@@ -313,25 +315,65 @@ def close_position(
     do (a sale made on the exchange itself, a liquidation), the symbol is reconciled first
     (``positions.adjustments``: the exchange's trades, else an estimate at the mark) and what
     remains is closed; a position that nothing remains of is returned as reconciliation left it.
+    A ``client_order_id`` already used by a close of this position (a retry whose first answer was
+    lost) returns the position as that close left it and never sells twice (``_retried_close``).
     Raises the exchange errors of ``placement.place``.
     """
     requested = None if size is None else validation.size(size)
     key, gateway, market = _position_key(position_id, user_id, exchange, symbol, side, grid_level)
+    client_order_id = validation.client_order_id(client_order_id)
+    earlier = placement.existing_for_client_id(client_order_id, key["user_id"])
+    if earlier is not None:
+        return _retried_close(earlier, position_id, key, gateway=gateway, actor=actor)
     held = None
     if requested is None:
         settled, held = _settle_with_exchange(position_id, key, gateway, actor)
         if settled is not None:
             return settled
     with outbox.deferred():
-        with transaction.atomic():
-            position = _lock_open(position_id, key)
-            quantity = _closable(position, requested, held)
-            spec = _close_spec(position, quantity, reason, client_order_id)
-            order = placement.save_pending_order(spec, market=market, actor=actor)
+        try:
+            with transaction.atomic():
+                position = _lock_open(position_id, key)
+                quantity = _closable(position, requested, held)
+                spec = _close_spec(position, quantity, reason, client_order_id)
+                order = placement.save_pending_order(spec, market=market, actor=actor)
+        except IntegrityError:
+            # A concurrent retry with the same client order id saved its closing order first.
+            earlier = placement.existing_for_client_id(client_order_id, key["user_id"])
+            if earlier is None:
+                raise
+            return _retried_close(earlier, position_id, key, gateway=gateway, actor=actor)
         order = placement.submit_order(order, gateway=gateway, actor=actor)
     if Order.position.is_cached(order) and order.position is not None:  # type: ignore[attr-defined]
         return dto.Position.from_row(order.position)
     return selectors.get_position(position.pk)
+
+
+def _retried_close(
+    earlier: Order, position_id: Any, key: dict[str, Any], *, gateway: ExchangeGateway, actor: str
+) -> dto.Position:
+    """The answer to a close retried with the client order id of its first attempt (whose answer
+    was lost): the position as that close left it. A closing order the first attempt saved but
+    may not have sent is looked up on the exchange, and sent only if the exchange never got it
+    (``placement.resume``; ``OrderOutcomeUnknown`` while too late to send it and not yet settled).
+    ``OrderRejected`` when the exchange refused it; ``Conflict`` when the id belongs to another order."""
+    closes_this = earlier.role == OrderRole.CLOSE and (
+        str(earlier.position_id) == str(position_id) if position_id is not None else _order_of_key(earlier, key)
+    )
+    if not closes_this or earlier.position_id is None:
+        details = {"client_order_id": ["already used"]}
+        raise Conflict("client_order_id is already used by another order", details=details)
+    earlier = placement.resume(earlier, gateway=gateway, actor=actor)
+    if earlier.status == OrderStatus.REJECTED:
+        raise OrderRejected(earlier.last_error or f"the closing order {earlier.pk} was rejected")
+    assert earlier.position_id is not None
+    return selectors.get_position(earlier.position_id)
+
+
+def _order_of_key(order: Order, key: dict[str, Any]) -> bool:
+    return (order.exchange, order.symbol, order.position_side, order.grid_level) == (
+        key["exchange"], key["symbol"], key["side"], key["grid_level"]
+    )  # fmt: skip
 
 
 def _position_key(

@@ -337,8 +337,11 @@ def place_protective_order(position: Position, role: OrderRole, trigger: Decimal
 
 
 def _quietly(function: Any, *args: Any, **kwargs: Any) -> Any:
+    # An outage, an order that ended meanwhile, or one still in doubt (saved by a process that died
+    # before the exchange showed it): the next sync, or the fill watcher, settles it; the request
+    # whose fill started this sync has happened and must not fail for it.
     try:
         return function(*args, **kwargs)
-    except ExchangeError as exc:
+    except (ExchangeError, Conflict) as exc:
         logger.warning("protective order sync: %s", exc)
         return None

@@ -1,9 +1,10 @@
 """Rewrites the whole projection from PostgreSQL (``rebuild_redis``).
 
 Every user's desired states (``plan.user_states``) are written in one MULTI/EXEC per user, with
-the entities' versions, then the unified key space is scanned and what has no live row behind it
-is deleted. Legacy keys are only written for entities PostgreSQL knows, and in hashes and lists
-shared with the legacy bots only our fields and items are touched. A full rebuild ends by marking
+the entities' versions (and again while the user changes meanwhile: ``verify.write_user``), then
+the unified key space is scanned and what has no live row behind it is deleted. Legacy keys are
+only written for entities PostgreSQL knows, and in hashes and lists shared with the legacy bots
+only our fields and items are touched. A full rebuild ends by marking
 Redis as holding the whole projection (``projection:built``) and current (``projection:current``),
 which lets readers use it.
 Never inside a database transaction.
@@ -14,19 +15,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.utils import timezone
 from redis.exceptions import RedisError
 
 from tradingcore.redis import keys, sources
 from tradingcore.redis.plan import HashState, Layouts, ListState, SetState, State
 from tradingcore.redis.projector import (
-    apply_states,
     assert_outside_transaction,
     confirm_current,
     mark_built,
     redis_client,
 )
-from tradingcore.redis.verify import Progress, Report, _identity, desired_states, scan_stale
+from tradingcore.redis.verify import Progress, Report, _identity, scan_stale, write_user
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +42,7 @@ def rebuild(*, user_ids: Iterable[str] | None = None, progress: Progress = _iden
     users = list(user_ids) if user_ids is not None else sources.all_user_ids()
     for user_id in progress(users):
         report.users += 1
-        wanted, versions = desired_states(user_id, layouts=layouts, now=timezone.now())
-        apply_states(wanted.states, versions=versions, memberships=wanted.memberships, counters=wanted.counters)
+        wanted = write_user(user_id, layouts=layouts)
         report.keys_written += sum(1 for state in wanted.states if _has_content(state))
         report.keys_removed += sum(1 for state in wanted.states if not _has_content(state))
     if layouts.unified and user_ids is None:

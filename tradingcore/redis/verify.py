@@ -12,6 +12,7 @@ removes the stale keys (see ``rebuild`` for the full rewrite). Never inside a da
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections import Counter
@@ -39,6 +40,7 @@ from tradingcore.redis.plan import (
 )
 from tradingcore.redis.projector import apply_states, assert_outside_transaction, redis_client
 
+logger = logging.getLogger(__name__)
 ABSENT = "(absent)"
 PRESENT = "(present)"
 SCAN_COUNT = 1000
@@ -84,6 +86,30 @@ def desired_states(user_id: str, *, layouts: Layouts, now: datetime | None = Non
     """What Redis should hold for ``user_id`` now, and the versions of its entities."""
     snapshot = sources.user_snapshot(user_id, now or timezone.now())
     return user_states(snapshot, layouts=layouts, now=now or timezone.now()), snapshot.versions
+
+
+WRITE_ATTEMPTS = 5
+
+
+def write_user(user_id: str, *, layouts: Layouts, now: datetime | None = None) -> UserStates:
+    """Make Redis hold ``user_id``'s desired states (the rebuild, ``verify --fix``); returns them.
+
+    The write is not guarded by versions (it writes whole keys shared by several entities), so a
+    change committed after the read and projected before the write would be overwritten by the
+    older state read, its outbox row already gone. So the user is read again after each write, and
+    written again until no version moved in between (at most ``WRITE_ATTEMPTS`` times): a change
+    committed after that last read is projected after it, over this write.
+    """
+    now = now or timezone.now()
+    wanted, versions = desired_states(user_id, layouts=layouts, now=now)
+    for _ in range(WRITE_ATTEMPTS):
+        apply_states(wanted.states, versions=versions, memberships=wanted.memberships, counters=wanted.counters)
+        again, versions_again = desired_states(user_id, layouts=layouts, now=now)
+        if versions_again == versions:
+            return wanted
+        wanted, versions = again, versions_again
+    logger.warning("user %s kept changing while its projection was rewritten %d times", user_id, WRITE_ATTEMPTS)
+    return wanted
 
 
 # -- comparing one user ----------------------------------------------------------------------------
@@ -215,7 +241,7 @@ def verify_user(user_id: str, *, layouts: Layouts, client: Any, fix: bool = Fals
         wanted, versions = desired_states(user_id, layouts=layouts)
         drifts = compare(wanted, client)
     if fix and drifts:
-        apply_states(wanted.states, versions=versions, memberships=wanted.memberships, counters=wanted.counters)
+        wanted = write_user(user_id, layouts=layouts)
     return wanted, drifts
 
 

@@ -34,13 +34,16 @@ def test_an_unreachable_exchange_is_a_503_and_the_retry_does_not_place_again(okx
     first = client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
     retry = client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
 
-    # then it was told to come back later, and the retry answers the order kept by its client
-    # order id (still to be resolved by the fill watcher) without sending it again
+    # then it was told to come back later; the retry found no order with its client order id on
+    # the exchange and sent it under that id (an exchange refuses a second order with it), so the
+    # exchange holds it once and the retry answers it placed
     assert first.status_code == 503
     assert int(first.headers["Retry-After"]) > 0
     assert error_of(first)["code"] in ("exchange_unavailable", "order_outcome_unknown")
-    assert (retry.status_code, retry.json()["status"]) == (201, "pending")
-    assert len(okx.requests_to(PLACE_ORDER, "POST")) == 1
+    assert (retry.status_code, retry.json()["status"]) == (201, "open")
+    assert len(okx.requests_to(PLACE_ORDER, "POST")) == 2
+    assert len(okx.orders) == 1
+    assert okx.order_by_client_id(retry.json()["client_order_id"]) is not None
 
 
 def test_hyperrsi_open_without_margin_is_a_503_with_retry_after_300(okx: OkxLoopback) -> None:

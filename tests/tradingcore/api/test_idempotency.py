@@ -10,6 +10,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from orders.models import Order
+from positions.services import PositionManager
 from tests.managers import BTC, USER, mark
 from tests.tradingcore.api.cases import client_for, error_of
 from tradingcore.models import PaperOrder
@@ -68,6 +69,22 @@ def test_an_error_is_replayed_too(client: Any) -> None:
 
     assert (first.status_code, retry.status_code) == (409, 409)
     assert retry.json() == first.json()
+
+
+def test_a_close_retried_after_its_answer_was_lost_gets_the_closed_position(client: Any) -> None:
+    # given a full close that acted but whose answer never reached the bot (a killed worker: no
+    # response stored for the retry to replay)
+    position = client.post("/api/v1/positions/", {"user_id": USER, "exchange": "okx", "symbol": BTC, "side": "long",
+                                                  "size": "0.1"}, format="json").json()  # fmt: skip
+    PositionManager().close_position(position["id"], client_order_id="bot7close1")
+
+    # when the bot retries it
+    retry = client.post(f"/api/v1/positions/{position['id']}/close/", {"client_order_id": "bot7close1"}, format="json")
+
+    # then it gets the position that close left, not a conflict, and nothing more was sold
+    assert retry.status_code == 200, retry.json()
+    assert (retry.json()["status"], retry.json()["size"]) == ("closed", "0.10000000")
+    assert PaperOrder.objects.filter(client_order_id="bot7close1").count() == 1
 
 
 def test_keys_of_two_bots_do_not_collide(client: Any) -> None:
