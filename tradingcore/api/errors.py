@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, JsonResponse
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -32,6 +33,9 @@ from tradingcore.exceptions import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Retry-After of a 503 while Redis (the live events' store) is unavailable.
+REDIS_RETRY_SECONDS = 2
 
 
 class UserNotAllowed(TradingError):
@@ -103,6 +107,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf.PermissionDenied()
     if isinstance(exc, drf.APIException):
         return _api_exception_response(exc)
+    if isinstance(exc, RedisError):  # the live events need Redis; positions and orders never do
+        logger.warning("Redis unavailable answering %s: %s", _where(context), exc)
+        body = error_body("redis_unavailable", "the event store (Redis) is unavailable; retry shortly")
+        return Response(body, status=503, headers={"Retry-After": str(REDIS_RETRY_SECONDS)})
     if isinstance(exc, IntegrityError):
         logger.warning("request conflicted with a database constraint: %s", exc)
         return Response(error_body("conflict", "the request conflicts with the current state"), status=409)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import weakref
 from collections.abc import AsyncIterator
@@ -29,19 +30,22 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from redis import asyncio as redis_asyncio
+from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tradingcore.api.authentication import Scope, ascope_of, scope_of
-from tradingcore.api.errors import error_body, status_of
+from tradingcore.api.errors import REDIS_RETRY_SECONDS, error_body, status_of
 from tradingcore.api.schema import error_responses
 from tradingcore.api.views import validated
 from tradingcore.exceptions import ObjectNotFound, TradingError
 from tradingcore.redis import keys
 from tradingcore.redis.projector import redis_client
 from tradingcore.validation import invalid
+
+logger = logging.getLogger(__name__)
 
 ENTRY_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
 STREAM_BATCH = 100
@@ -148,7 +152,13 @@ async def sse_events(user_id: str, after: str | None) -> AsyncIterator[str]:
     heartbeat_ms = int(settings.API_EVENTS_HEARTBEAT_SECONDS * 1000)
     yield f"retry: 3000\n: events of user {user_id}\n\n"
     while True:
-        reply = await client.xread({key: after}, count=STREAM_BATCH, block=heartbeat_ms)
+        try:
+            reply = await client.xread({key: after}, count=STREAM_BATCH, block=heartbeat_ms)
+        except RedisError as exc:  # Redis restarting: keep the stream, say so, and read on from ``after``
+            logger.warning("event stream of %s: Redis unavailable: %s", user_id, exc)
+            yield ": redis unavailable, retrying\n\n"
+            await asyncio.sleep(REDIS_RETRY_SECONDS)
+            continue
         if not reply:
             yield ": heartbeat\n\n"
             continue

@@ -12,6 +12,7 @@ from django.test import AsyncClient
 from positions.services import PositionManager
 from tests.managers import BTC, OTHER_USER, USER, btc, mark
 from tests.tradingcore.api.cases import client_for, error_of
+from tests.tradingcore.api.test_health_and_metrics import cut_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
 POLL = "/api/v1/events/"
@@ -122,3 +123,13 @@ def test_under_wsgi_the_stream_says_it_needs_asgi_instead_of_hanging(client: Any
 
     assert response.status_code == 501
     assert error_of(response)["code"] == "needs_asgi"
+
+
+def test_polling_while_redis_is_down_is_a_503_with_retry_after(client: Any, settings: Any) -> None:
+    cut_redis(settings)
+
+    response = client.get(POLL, {"user_id": USER})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert error_of(response)["code"] == "redis_unavailable"
