@@ -52,7 +52,11 @@ def new_client_order_id() -> str:
 
 
 def user_id(value: Any) -> str:
-    """1 to 64 characters (no NUL), surrounding spaces removed; numbers are accepted as their text."""
+    """1 to 64 characters (no NUL), surrounding spaces removed; an integer is accepted as its text
+    (HYPERRSI bots send OKX uids as numbers). Any other number (``12.5``, ``12.0``) is refused:
+    its text is not the id the bot meant."""
+    if isinstance(value, float | Decimal):
+        raise invalid("user_id", "a string or an integer")
     text = "" if value is None or isinstance(value, bool) else str(value).strip()
     if not text or len(text) > MAX_USER_ID_LENGTH or "\x00" in text:
         raise invalid("user_id", f"1 to {MAX_USER_ID_LENGTH} characters")

@@ -63,7 +63,7 @@ class EnumField(serializers.ChoiceField):
 
 
 class UserIdField(serializers.CharField):
-    """1 to 64 characters; a number is taken as its text."""
+    """1 to 64 characters; an integer is taken as its text (12.5 is refused)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=validation.MAX_USER_ID_LENGTH, **kwargs)
