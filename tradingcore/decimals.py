@@ -8,7 +8,8 @@ edges and converted through ``str`` so that 0.1 stays 0.1.
 from __future__ import annotations
 
 import decimal
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from tradingcore.exceptions import InvalidInput
@@ -22,6 +23,14 @@ PRECISE_PLACES = 20
 PRECISE_QUANTUM = Decimal(1).scaleb(-PRECISE_PLACES)
 MAX_ABS = Decimal(10) ** (MAX_DIGITS - PLACES) - QUANTUM
 ZERO = Decimal(0)
+# What a number may look like as text: ASCII digits, one optional sign, point and exponent. Python's
+# Decimal() also reads "1_000", non-ASCII digits ("\u0661", full-width) and surrounding spaces;
+# none of those is a number on the wire.
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NON_FINITE_TEXT = re.compile(r"[+-]?(?:s?nan|inf|infinity)", re.IGNORECASE)  # refused as "must be finite"
+# Exponents beyond this make Decimal arithmetic overflow (abs(), quantize()) long before any
+# column could hold the number.
+MAX_EXPONENT = 1000
 
 # Arithmetic precision: products and sums of numeric(20,8) values (and the 20-place weighted
 # entry) need up to ~40 significant digits to be exact before rounding; Python's default is 28.
@@ -32,17 +41,43 @@ if decimal.getcontext().prec < ARITHMETIC_PRECISION:
     decimal.getcontext().prec = ARITHMETIC_PRECISION
 
 
+def is_number_text(text: str) -> bool:
+    """True for a number in plain ASCII decimal notation (``"0.1"``, ``"-1.5e3"``, ``"+2"``, ``".5"``)."""
+    return NUMBER_TEXT.fullmatch(text) is not None
+
+
+def in_range(number: Decimal) -> bool:
+    """True unless the exponent is so large or small that arithmetic on the number overflows."""
+    return number.is_zero() or -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT
+
+
 def to_decimal(value: Any, *, field: str = "value") -> Decimal:
-    """Convert ``value`` to a finite Decimal, or raise ``InvalidInput`` naming ``field``."""
+    """Convert ``value`` to a finite Decimal, or raise ``InvalidInput`` naming ``field``.
+
+    Accepts a ``Decimal``, an ``int``, a ``float`` (through ``str``) or text in plain ASCII decimal
+    notation (``is_number_text``: no spaces, underscores or non-ASCII digits)."""
     if isinstance(value, bool) or value is None:
         raise InvalidInput(f"{field}: a number is required", details={field: ["a number is required"]})
-    try:
-        result = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(f"{field}: {value!r} is not a number", details={field: ["not a number"]}) from None
+    result = _read(value)
+    if result is None:
+        raise InvalidInput(f"{field}: {value!r} is not a number", details={field: ["not a number"]})
     if not result.is_finite():
         raise InvalidInput(f"{field}: must be finite", details={field: ["must be finite"]})
+    if not in_range(result):
+        raise InvalidInput(f"{field}: out of range", details={field: ["out of range"]})
     return result
+
+
+def _read(value: Any) -> Decimal | None:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float) or (
+        isinstance(value, str) and (is_number_text(value) or NON_FINITE_TEXT.fullmatch(value))
+    ):
+        return Decimal(str(value))  # "NaN", "inf": read, then refused as not finite
+    return None
 
 
 def to_optional_decimal(value: Any, *, field: str = "value") -> Decimal | None:
@@ -74,7 +109,7 @@ def storable(value: Any, *, field: str = "value", positive: bool = False, non_ne
         raise InvalidInput(f"{field}: must be greater than zero", details={field: ["must be greater than zero"]})
     if non_negative and number < 0:
         raise InvalidInput(f"{field}: must not be negative", details={field: ["must not be negative"]})
-    if abs(number) > MAX_ABS:
+    if number.copy_abs() > MAX_ABS:
         raise InvalidInput(f"{field}: too large for numeric(20,8)", details={field: ["too large"]})
     if number != number.quantize(QUANTUM, rounding=ROUND_DOWN):
         raise InvalidInput(

@@ -8,11 +8,15 @@ the database constraints and the checks before a request is sent agree.
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import sys
 import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 
 from tradingcore.decimals import storable, to_decimal
@@ -52,7 +56,11 @@ def new_client_order_id() -> str:
 
 
 def user_id(value: Any) -> str:
-    """1 to 64 characters (no NUL), surrounding spaces removed; numbers are accepted as their text."""
+    """1 to 64 characters (no NUL), surrounding spaces removed; an integer is accepted as its text
+    (HYPERRSI bots send OKX uids as numbers). Any other number (``12.5``, ``12.0``) is refused:
+    its text is not the id the bot meant."""
+    if isinstance(value, float | Decimal):
+        raise invalid("user_id", "a string or an integer")
     text = "" if value is None or isinstance(value, bool) else str(value).strip()
     if not text or len(text) > MAX_USER_ID_LENGTH or "\x00" in text:
         raise invalid("user_id", f"1 to {MAX_USER_ID_LENGTH} characters")
@@ -153,14 +161,77 @@ def client_order_id(value: Any) -> str | None:
 
 
 def reason(value: Any) -> str:
-    """Free text kept with a close, at most 255 characters (longer text is cut)."""
-    return str(value or "")[:MAX_REASON_LENGTH]
+    """Free text kept with a close, at most 255 characters (longer text is cut); None is ""."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise invalid("reason", "a string is required")
+    return value[:MAX_REASON_LENGTH]
+
+
+MAX_METADATA_BYTES = 8192
+MAX_METADATA_DEPTH = 32
+# The largest number a reader parsing JSON numbers as doubles reads as a number, not Infinity.
+MAX_METADATA_NUMBER = Decimal(sys.float_info.max)
+# Keys the system writes into a position's or order's metadata and reads back (an order's
+# metadata is merged into the position it opens). A caller of the HTTP API may not set them.
+SYSTEM_METADATA_KEYS = frozenset({
+    "entry_order_id", "pending_entry_order_id", "entry_order_status", "notice",  # opening
+    "requested_quantity", "requested_price", "requested_trigger_price",  # rounding onto the grid
+    "adopted", "reconciled", "estimate",  # reconciliation
+    "legacy", "legacy_item", "tp_prices", "grid_count",  # legacy import and the HYPERRSI route
+})  # fmt: skip
 
 
 def metadata(value: Any, *, field: str = "metadata") -> dict[str, Any]:
-    """A JSON object from the caller (None is an empty one)."""
+    """A JSON object from the caller (None is an empty one): at most ``MAX_METADATA_DEPTH`` levels
+    of objects and lists, ``MAX_METADATA_BYTES`` bytes as compact JSON (UTF-8, decimals as text,
+    as it is stored), finite numbers a double can hold, no NUL character."""
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise invalid(field, "a JSON object is required")
+    problem = _metadata_problem(value)
+    if problem:
+        raise invalid(field, problem)
+    try:
+        encoded = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        raise invalid(field, "only JSON values are allowed") from None
+    if len(encoded.encode()) > MAX_METADATA_BYTES:
+        raise invalid(field, f"at most {MAX_METADATA_BYTES} bytes as JSON")
     return dict(value)
+
+
+def caller_metadata(value: Any, *, field: str = "metadata") -> dict[str, Any]:
+    """``metadata`` from an API caller: also without the keys the system maintains."""
+    checked = metadata(value, field=field)
+    taken = sorted(SYSTEM_METADATA_KEYS.intersection(checked))
+    if taken:
+        raise invalid(field, f"{', '.join(taken)}: set by the system, choose another key")
+    return checked
+
+
+def _metadata_problem(value: dict[str, Any]) -> str | None:
+    """What is wrong inside ``value``, walked without recursion (its depth is what is checked)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_METADATA_DEPTH:
+                return f"at most {MAX_METADATA_DEPTH} levels of objects and lists"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str) and "\x00" in item:
+            return "NUL characters are not allowed"
+        elif isinstance(item, float | Decimal | int) and not isinstance(item, bool) and not _json_number(item):
+            return "numbers must be finite and fit a 64-bit float (no NaN, Infinity or 1e999)"
+    return None
+
+
+def _json_number(number: float | Decimal | int) -> bool:
+    if isinstance(number, float):
+        return math.isfinite(number)
+    if isinstance(number, Decimal):
+        return number.is_finite() and number.copy_abs() <= MAX_METADATA_NUMBER
+    return abs(number) <= MAX_METADATA_NUMBER

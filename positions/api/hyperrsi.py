@@ -2,8 +2,9 @@
 
 Sizes are in contracts of the OKX instrument (``contracts_to_base`` / ``base_to_contracts``);
 the side is ``direction``; ``take_profit`` is a list; numbers are JSON numbers (written from the
-decimals as they are, never through float, by ``DecimalNumberRenderer``). Fields the old API did not
-know are ignored, as its pydantic models did.
+decimals as they are, never through float, by ``DecimalNumberRenderer``). The open request refuses
+fields the old request model did not declare, as the v1 routes do (a misspelt ``stop_los`` must not
+open an unprotected position); ``order_concept``, which it declared, is accepted and not used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import simplejson
 from rest_framework import renderers, serializers
 
 from tradingcore import dto
-from tradingcore.api.fields import AmountField, EnumField, LeverageField, SymbolField, UserIdField
+from tradingcore.api.fields import AmountField, EnumField, LeverageField, StrictSerializer, SymbolField, UserIdField
 from tradingcore.decimals import PLACES, plain, quantize
 from tradingcore.enums import Exchange, PositionSide
 from tradingcore.exceptions import BadSymbol
@@ -69,10 +70,10 @@ def unified_symbol(symbol: str) -> str:
         return symbol
 
 
-class HyperrsiOpenSerializer(serializers.Serializer):
+class HyperrsiOpenSerializer(StrictSerializer):
     """``POST /position/open``."""
 
-    user_id = UserIdField(help_text="a string or a number")
+    user_id = UserIdField(help_text="a string or an integer")
     symbol = SymbolField()
     direction = EnumField(PositionSide)
     size = AmountField(help_text="contracts")
@@ -83,6 +84,9 @@ class HyperrsiOpenSerializer(serializers.Serializer):
     is_hedge = serializers.BooleanField(required=False, default=False)
     hedge_tp_price = AmountField(required=False, allow_null=True)
     hedge_sl_price = AmountField(required=False, allow_null=True)
+    order_concept = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="accepted as the old API did; not used"
+    )
 
 
 class HyperrsiCloseSerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from tradingcore.api.fields import (
     MetadataField,
     StrictSerializer,
     SymbolField,
+    TextField,
     UserIdField,
     decimal_output,
 )
@@ -102,10 +103,11 @@ class OpenPositionSerializer(StrictSerializer):
 
 
 class ClosePositionSerializer(StrictSerializer):
-    """``close_position`` at market: all of it without ``size``, else that much (base currency)."""
+    """``close_position`` at market: all of it without ``size``, else that much (base currency); an
+    explicit ``"size": null`` is refused (a bot's unset variable must not close everything)."""
 
-    size = AmountField(required=False, allow_null=True)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REASON_LENGTH, default="")
+    size = AmountField(required=False, error_messages={"null": "omit size to close the whole position"})
+    reason = TextField(required=False, allow_blank=True, max_length=MAX_REASON_LENGTH, default="")
     client_order_id = ClientOrderIdField(required=False, help_text="the closing order's id")
 
 

@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from tradingcore import validation
-from tradingcore.decimals import MAX_ABS, quantize
+from tradingcore.decimals import MAX_ABS, in_range, is_number_text, quantize
 from tradingcore.enums import Exchange, MarginMode, OrderRole, OrderSide, OrderStatus, OrderType, PositionSide
 from tradingcore.exceptions import TradingError
 from tradingcore.exchange import MarketInfo, instruments
@@ -147,11 +147,10 @@ def number(value: Any, field: str) -> Decimal | None:
     text = str(value).strip().strip('"').strip()
     if text.lower() in _NULL_TEXTS:
         return None
-    try:
-        result = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise Invalid("bad_number", f"{field}={value!r}") from None
-    if not result.is_finite():
+    if not is_number_text(text):
+        raise Invalid("bad_number", f"{field}={value!r}")
+    result = Decimal(text)
+    if not in_range(result):
         raise Invalid("bad_number", f"{field}={value!r}")
     return result
 
@@ -166,7 +165,7 @@ def positive(value: Any, field: str) -> Decimal | None:
 def storable(value: Decimal, field: str) -> Decimal:
     """Rounded to our 8 places (legacy floats carry artefacts such as 0.30000000000000004);
     ``Invalid("too_large")`` beyond numeric(20,8)."""
-    if abs(value) > MAX_ABS:
+    if value.copy_abs() > MAX_ABS:
         raise Invalid("too_large", f"{field}={value}")
     return quantize(value)
 
@@ -201,7 +200,7 @@ def json_value(text: Any, field: str) -> Any:
         return text
     try:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Invalid("bad_json", f"{field}: {str(text)[:60]!r}") from None
 
 

@@ -5,7 +5,8 @@ permanent exchange refusals, 403 acting for a user the key does not cover, 404 u
 user's objects, 409 conflicts with the current state, 422 an idempotency key reused for another
 request, 503 with ``Retry-After`` when the exchange is unreachable or the outcome of an order is
 unknown. DRF's own exceptions keep their statuses (400 validation, 401, 405, 406, 415, ...) with the
-same body. Anything else is a bug: it is logged and answered 500 with the same body.
+same body; a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` answers 413, Django's other refusals of a
+malformed request 400. Anything else is a bug: it is logged and answered 500 with the same body.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, JsonResponse
 from redis.exceptions import RedisError
@@ -101,6 +103,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's ``EXCEPTION_HANDLER``: one body for every error, never Django's HTML page."""
     if isinstance(exc, TradingError):
         return trading_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(error_body("request_too_large", f"the request body is over {limit} bytes"), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", str(exc) or "bad request"), status=400)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -63,7 +63,7 @@ class EnumField(serializers.ChoiceField):
 
 
 class UserIdField(serializers.CharField):
-    """1 to 64 characters; a number is taken as its text."""
+    """1 to 64 characters; an integer is taken as its text (12.5 is refused)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=validation.MAX_USER_ID_LENGTH, **kwargs)
@@ -115,10 +115,20 @@ class ClientOrderIdField(serializers.RegexField):
 
 
 class MetadataField(serializers.DictField):
-    """A JSON object kept with the position or order (numbers in it are kept as decimals)."""
+    """A JSON object kept with the position or order (numbers in it are kept as decimals): at most
+    8 KiB as JSON and 32 levels deep, finite numbers, none of the keys the system maintains."""
 
     def to_internal_value(self, data: Any) -> Any:
-        return run_rule(validation.metadata, data)
+        return run_rule(validation.caller_metadata, data)
+
+
+class TextField(serializers.CharField):
+    """Text sent as a JSON string (DRF's ``CharField`` would take ``123`` as ``"123"``)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(["a string is required"])
+        return super().to_internal_value(data)
 
 
 class StrictSerializer(serializers.Serializer):

@@ -7,10 +7,11 @@ the key. Keys are scoped to the API key (or staff user) that sent them.
 How it holds, even for two requests arriving at once on two workers: the request takes a lock
 named after (owner, key) (a PostgreSQL advisory lock, so every worker shares it; no transaction
 is held), then looks for a stored response. Found and made for the same method, path and body:
-it is returned as it was (same status and body, header ``Idempotent-Replayed: true``). Found for
-another request: 422 ``idempotency_key_reused``. Not found: the request runs, and its response is
-stored before the lock is released, so the request waiting on the lock replays it. A waiter gives
-up after ``API_IDEMPOTENCY_WAIT_SECONDS`` with 409 ``idempotency_in_progress`` and ``Retry-After``.
+it is returned as it was (same status, the same body byte for byte, header
+``Idempotent-Replayed: true``). Found for another request: 422 ``idempotency_key_reused``. Not
+found: the request runs, and its response is rendered and stored before the lock is released, so
+the request waiting on the lock replays it. A waiter gives up after
+``API_IDEMPOTENCY_WAIT_SECONDS`` with 409 ``idempotency_in_progress`` and ``Retry-After``.
 
 Responses with status 500 or more are not stored (the exchange was unreachable, or the outcome is
 unknown): the retry runs again, and the order cannot be placed twice because a keyed request
@@ -33,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -95,11 +97,12 @@ def derived_client_order_id(request: Request) -> str | None:
     return hashlib.sha256(f"{scope_of(request).owner}:{key}".encode()).hexdigest()[:32]
 
 
-def idempotent(action: Callable[..., Response]) -> Callable[..., Response]:
-    """Make a DRF view action replay its first response to retries with the same key."""
+def idempotent(action: Callable[..., Response]) -> Callable[..., HttpResponseBase]:
+    """Make a DRF view action replay its first response to retries with the same key (the bytes
+    first answered, as an ``HttpResponse``)."""
 
     @functools.wraps(action)
-    def run(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def run(view: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         attempt = attempt_of(request)
         if attempt is None:
             return action(view, request, *args, **kwargs)
@@ -111,6 +114,9 @@ def idempotent(action: Callable[..., Response]) -> Callable[..., Response]:
             if replay is not None:
                 return replay
             response = _respond(view, request, action, *args, **kwargs)
+            # Rendered here, as the client will get it, so that the bytes stored are the bytes sent.
+            response = view.finalize_response(request, response, *args, **kwargs)
+            response.render()
             remember(attempt, response)
             return response
 
@@ -125,7 +131,7 @@ def _respond(view: Any, request: Request, action: Callable[..., Response], *args
         return view.handle_exception(exc)
 
 
-def stored_response(attempt: Attempt) -> Response | None:
+def stored_response(attempt: Attempt) -> HttpResponseBase | None:
     """The stored first response for ``attempt``'s key; ``IdempotencyKeyReused`` when it was made
     for another request. An expired record is deleted and None returned."""
     record = IdempotencyRecord.objects.filter(owner=attempt.owner, key=attempt.key).first()
@@ -139,11 +145,17 @@ def stored_response(attempt: Attempt) -> Response | None:
             "this idempotency key was already used for a different request",
             details={HEADER: ["already used for another method, path or body"]},
         )
-    return Response(record.body, status=record.status_code, headers={REPLAYED_HEADER: "true"})
+    if record.content is None:  # stored before the rendered content was kept
+        return Response(record.body, status=record.status_code, headers={REPLAYED_HEADER: "true"})
+    return HttpResponse(
+        bytes(record.content), status=record.status_code, content_type=record.content_type or None,
+        headers={REPLAYED_HEADER: "true"},
+    )  # fmt: skip
 
 
 def remember(attempt: Attempt, response: Response) -> None:
-    """Store a final response (status below 500) for the key's retries, and purge a few expired
+    """Store a final, rendered response (status below 500) for the key's retries: its bytes and
+    content type, replayed as they are, and its data as JSON for reading. Purges a few expired
     records. Never fails the request: without a record a retry runs again and the order services
     find its order by client order id."""
     if response.status_code >= 500:
@@ -155,7 +167,8 @@ def remember(attempt: Attempt, response: Response) -> None:
         IdempotencyRecord.objects.filter(pk__in=expired).delete()
         IdempotencyRecord.objects.create(
             owner=attempt.owner, key=attempt.key, fingerprint=attempt.fingerprint, status_code=response.status_code,
-            body=body, created_at=now, expires_at=now + timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS),
+            body=body, content=response.content, content_type=response.get("Content-Type", ""), created_at=now,
+            expires_at=now + timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS),
         )  # fmt: skip
     except DatabaseError:
         logger.exception("could not store the response to idempotency key %s of %s", attempt.key, attempt.owner)

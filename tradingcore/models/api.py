@@ -59,7 +59,9 @@ class IdempotencyRecord(models.Model):
     Unique per (owner, key): the owner is the API key (``key:<id>``) or the staff user
     (``staff:<id>``) that sent it. ``fingerprint`` is the SHA-256 of the method, path and body, so
     the same key with another request is told apart. Written once the first request finished with
-    a status below 500; until ``expires_at`` a retry gets ``status_code`` and ``body`` back.
+    a status below 500; until ``expires_at`` a retry gets ``status_code`` and ``content`` back, the
+    bytes first answered with their ``content_type`` (``body`` holds the same as JSON for reading:
+    jsonb does not keep the order of keys; records made before ``content`` existed replay it).
     """
 
     owner = models.CharField(max_length=64)
@@ -67,6 +69,8 @@ class IdempotencyRecord(models.Model):
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
     body = models.JSONField(null=True, blank=True)
+    content = models.BinaryField(null=True, blank=True)
+    content_type = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 

@@ -119,3 +119,29 @@ def test_a_bad_old_request_is_a_400_naming_the_field(client: Any) -> None:
 
     assert response.status_code == 400
     assert list(error_of(response)["details"]) == ["direction"]
+
+
+@pytest.mark.parametrize("field", ["stop_los", "takeProfit", "percent"])
+def test_open_refuses_a_field_the_old_request_did_not_declare_and_opens_nothing(client: Any, field: str) -> None:
+    # a misspelt stop_loss must not open an unprotected position
+    response = open_long(client, **{field: 44000})
+
+    assert response.status_code == 400, response.content
+    assert error_of(response)["details"] == {field: ["unknown field"]}
+    assert not Position.objects.exists()
+
+
+@pytest.mark.parametrize("user_id", [12.5, 1709556958.0, True])
+def test_open_refuses_a_user_id_that_is_not_text_or_an_integer(client: Any, user_id: Any) -> None:
+    response = open_long(client, user_id=user_id)
+
+    assert response.status_code == 400, response.content
+    assert list(error_of(response)["details"]) == ["user_id"]
+    assert not Position.objects.exists()
+
+
+def test_open_takes_the_user_id_as_text_too(client: Any) -> None:
+    response = open_long(client, user_id=BOT_USER)
+
+    assert response.status_code == 200, response.content
+    assert Position.objects.get().user_id == BOT_USER

@@ -311,3 +311,23 @@ def test_credentials_values_are_plaintext_or_enc_v1_tokens() -> None:
         parsing.parse_credentials("grid", "7", "okx", fields, parsing.fernet_decryptor(None))
     with pytest.raises(Skip, match="no_credentials"):
         parsing.parse_credentials("hyperrsi", "7", "okx", {"api_key": "None"}, parsing.fernet_decryptor(key))
+
+
+@pytest.mark.parametrize(
+    "text", ["1_0", "1_000", "\u0661", "\uff10.\uff10\uff11", "1 0", "0x10", "1e999999999999999999"]
+)
+def test_a_number_python_reads_but_that_is_not_plain_notation_is_a_bad_number(text: str) -> None:
+    with pytest.raises(Invalid, match="bad_number"):
+        parsing.number(text, "size")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [(" 10.0 ", D(10)), ('"46000.5"', D("46000.5")), ("1e-05", D("0.00001"))]
+)
+def test_the_spellings_the_bots_wrote_still_read(text: str, expected: Decimal) -> None:
+    assert parsing.number(text, "size") == expected
+
+
+def test_json_nested_too_deeply_is_bad_json_not_a_recursion_error() -> None:
+    with pytest.raises(Invalid, match="bad_json"):
+        parsing.json_value("[" * 100_000, "position_info")

@@ -147,3 +147,34 @@ def test_two_requests_at_the_same_moment_place_one_order(client: Any) -> None:
     assert responses[0].json() == responses[1].json()
     assert sorted(response.headers.get("Idempotent-Replayed", "no") for response in responses) == ["no", "true"]
     assert (Order.objects.count(), PaperOrder.objects.count()) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (ORDERS, MARKET_BUY),
+        ("/position/open", {"user_id": 1709556958, "symbol": BTC, "direction": "long", "size": 3}),
+    ],
+)
+def test_a_replay_answers_the_first_bodys_bytes(url: str, body: dict[str, Any]) -> None:
+    # jsonb keeps no key order and the HYPERRSI routes answer exact JSON numbers: the bytes are kept
+    mark("45000")
+    client = client_for(USER, "1709556958")
+
+    first = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="same-bytes")
+    retry = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="same-bytes")
+
+    assert first.status_code in (200, 201), first.content
+    assert (retry.status_code, retry.headers["Idempotent-Replayed"]) == (first.status_code, "true")
+    assert retry.content == first.content
+    assert retry.headers["Content-Type"] == first.headers["Content-Type"]
+
+
+def test_a_replayed_error_answers_the_first_bodys_bytes(client: Any) -> None:
+    body = {**MARKET_BUY, "quantity": "0"}
+
+    first = client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
+    retry = client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
+
+    assert (first.status_code, retry.status_code) == (400, 400)
+    assert retry.content == first.content

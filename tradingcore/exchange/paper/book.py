@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from tradingcore.decimals import QUANTUM, quantize, storable, to_optional_decimal
@@ -21,6 +21,7 @@ from tradingcore.exchange.paper.placement import mark_missing
 from tradingcore.models import PaperMark
 
 _BPS = Decimal(10_000)
+NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # PostgreSQL's SQLSTATE for a numeric column overflow
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def set_mark(exchange: Exchange | str, symbol: str, price: Any, *, volume: Any =
     large order can fill in parts over several calls. Returns the fills in execution order.
 
     Raises ``InvalidInput`` for an unknown exchange, a price that is not a positive number with
-    at most 8 decimals, or a negative volume; ``BadSymbol`` for an unlisted symbol.
+    at most 8 decimals, a negative volume, or a mark whose fills would overflow a column (a PnL or
+    notional beyond numeric(20,8): nothing is changed); ``BadSymbol`` for an unlisted symbol.
     """
     venue = Exchange.parse(exchange, field="exchange")
     market = get_market(venue, symbol)
@@ -49,12 +51,18 @@ def set_mark(exchange: Exchange | str, symbol: str, price: Any, *, volume: Any =
     cap = to_optional_decimal(volume, field="volume")
     if cap is not None and cap < 0:
         raise InvalidInput("volume: must not be negative", details={"volume": ["must not be negative"]})
-    with transaction.atomic():
-        book = engine.lock_book(venue, market.symbol)
-        book.price = mark
-        book.updated_at = timezone.now()
-        book.save()
-        fills = engine.match(market, mark, engine.Budget(cap))
+    try:
+        with transaction.atomic():
+            book = engine.lock_book(venue, market.symbol)
+            book.price = mark
+            book.updated_at = timezone.now()
+            book.save()
+            fills = engine.match(market, mark, engine.Budget(cap))
+    except DataError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != NUMERIC_VALUE_OUT_OF_RANGE:
+            raise
+        message = "the fills at this mark would make amounts beyond numeric(20,8)"
+        raise InvalidInput(f"price: {message}", details={"price": [message]}) from exc
     return [
         PaperTrade(user_id=fill.order.user_id, order=describe_order(fill.order), fill=describe_fill(fill, fill.order))
         for fill in fills
