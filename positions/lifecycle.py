@@ -538,7 +538,8 @@ def update_position(
         with transaction.atomic():
             position = Position.objects.select_for_update().get(pk=row.pk)
             require_open(position)
-            position.metadata = {**position.metadata, **extra}
+            # the merged whole keeps the limits too: repeated merges of new keys must not grow it
+            position.metadata = validation.metadata({**position.metadata, **extra})
             save_with_events(position, [events.position_updated(position, actor, metadata=extra)], "position.updated")
     return selectors.get_position(row.pk)
 

@@ -89,14 +89,22 @@ class HyperrsiOpenSerializer(StrictSerializer):
     )
 
 
-class HyperrsiCloseSerializer(serializers.Serializer):
-    """``POST /position/close``: without ``size`` (contracts) the whole position."""
+class HyperrsiCloseSerializer(StrictSerializer):
+    """``POST /position/close``: without ``size`` (contracts) the whole position. The old request's
+    ``percent`` is accepted only as 100 (the whole position): any other share is refused rather than
+    read as a full close."""
 
     user_id = UserIdField(help_text="a string or a number")
     symbol = SymbolField()
     side = EnumField(PositionSide)
     size = AmountField(required=False, allow_null=True, help_text="contracts")
+    percent = AmountField(required=False, allow_null=True, help_text="only 100; send size for a partial close")
     comment = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=255)
+
+    def validate_percent(self, value: Any) -> Any:
+        if value is not None and value != 100:
+            raise serializers.ValidationError("only 100 (the whole position); send size in contracts for a part")
+        return value
 
 
 def open_keywords(data: dict[str, Any]) -> dict[str, Any]:

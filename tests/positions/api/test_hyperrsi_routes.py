@@ -145,3 +145,16 @@ def test_open_takes_the_user_id_as_text_too(client: Any) -> None:
 
     assert response.status_code == 200, response.content
     assert Position.objects.get().user_id == BOT_USER
+
+
+def test_close_refuses_a_percent_it_would_otherwise_read_as_a_full_close_and_unknown_fields(client: Any) -> None:
+    open_long(client, size=5)
+    close = {"user_id": BOT_USER, "symbol": BTC, "side": "long"}
+
+    half = client.post("/position/close", {**close, "percent": 50}, format="json")
+    typo = client.post("/position/close", {**close, "sise": 2}, format="json")
+
+    assert (half.status_code, typo.status_code) == (400, 400)
+    assert set(error_of(half)["details"]) == {"percent"}
+    assert Position.objects.get(user_id=BOT_USER).size == Decimal("0.05")
+    assert client.post("/position/close", {**close, "percent": 100}, format="json").status_code == 200

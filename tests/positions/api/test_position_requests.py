@@ -80,3 +80,14 @@ def test_patching_the_callers_own_keys_merges_them(client: Any, position: Any) -
         "x",
         position.metadata["entry_order_id"],
     )
+
+
+def test_patches_that_each_fit_cannot_grow_the_merged_metadata_past_its_limit(client: Any, position: Any) -> None:
+    chunk = "x" * 3000  # three of them fit one by one; merged they pass 8192 bytes
+    answers = [
+        client.patch(f"{URL}{position.id}/", {"metadata": {f"k{index}": chunk}}, format="json").status_code
+        for index in range(3)
+    ]
+
+    assert answers == [200, 200, 400]
+    assert "k2" not in Position.objects.get(pk=position.id).metadata
