@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -145,16 +145,36 @@ Occupants = dict[tuple[Any, ...], tuple[Any, str]]
 
 
 def _open_positions(items: Iterable[PositionInput]) -> Occupants:
-    """The open positions of these records' users, by slot (the legacy key read in SQL, not the metadata)."""
-    users = {item.value.user_id for item in items}
-    if not users:
+    """The open positions in these records' slots (the legacy key read in SQL, not the metadata)."""
+    slots = list({_slot(item.value) for item in items})
+    if not slots:
         return {}
-    rows = (
-        Position.objects.filter(status=PositionStatus.OPEN, user_id__in=users)
-        .annotate(legacy_key=KT("metadata__legacy__key"))
-        .values_list("user_id", "exchange", "symbol", "side", "grid_level", "pk", "legacy_key")
-    )
+    if connection.vendor != "postgresql":
+        rows = (
+            Position.objects.filter(status=PositionStatus.OPEN, user_id__in={slot[0] for slot in slots})
+            .annotate(legacy_key=KT("metadata__legacy__key"))
+            .values_list("user_id", "exchange", "symbol", "side", "grid_level", "pk", "legacy_key")
+        )
+    else:  # one probe of the one-open-position-per-slot index per slot
+        with connection.cursor() as cursor:
+            cursor.execute(_OCCUPANTS_SQL, [list(column) for column in zip(*slots, strict=True)])
+            rows = cursor.fetchall()
     return {tuple(row[:5]): (row[5], row[6] or "") for row in rows}
+
+
+_OCCUPANTS_SQL = f"""
+    SELECT p.*
+    FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::int[])
+        AS slot (user_id, exchange, symbol, side, grid_level)
+    CROSS JOIN LATERAL (
+        SELECT user_id, exchange, symbol, side, grid_level, id, metadata -> 'legacy' ->> 'key'
+        FROM {Position._meta.db_table}
+        WHERE user_id = slot.user_id AND exchange = slot.exchange AND symbol = slot.symbol AND side = slot.side
+            AND COALESCE(grid_level, -1) = COALESCE(slot.grid_level, -1) AND status = '{PositionStatus.OPEN.value}'
+        LIMIT 1
+    ) p
+"""  # LIMIT 1 (a slot holds one open position at most) keeps the subquery a probe of positions_one_open_per_key per
+#   slot: flattened into a join, the planner hashes the whole table instead, which grows with every batch.
 
 
 def _decide_positions(
