@@ -165,7 +165,7 @@ def encode_datetime(value: datetime | None) -> str:
 
 def encode_metadata(value: Mapping[str, Any] | None) -> str:
     """Compact JSON with sorted keys (so equal metadata encodes to equal bytes); Decimals as strings."""
-    return json.dumps(value or {}, cls=_JSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _encode_metadata_json(value or {})
 
 
 def encode_value(value: Any) -> str:
@@ -227,6 +227,11 @@ class _JSONEncoder(json.JSONEncoder):
         if isinstance(o, uuid.UUID | enum.Enum):
             return encode_value(o)
         return super().default(o)
+
+
+# One encoder each (json.dumps with arguments builds a new one for every value; the text is the same).
+_encode_metadata_json = _JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 # -- unified hashes -----------------------------------------------------------------------------
@@ -365,7 +370,7 @@ def _decode_fields(fields: Mapping[str, str], names: tuple[str, ...], kinds: Map
 
 def position_history_item(position: Position) -> str:
     """One entry of ``positions:history:...``: the position hash as compact JSON."""
-    return json.dumps(encode_position(position), separators=(",", ":"), ensure_ascii=False)
+    return _compact_json(encode_position(position))
 
 
 def stream_fields(*, event: str, kind: str, fields: Mapping[str, str], outbox_id: int | None) -> dict[str, str]:
@@ -376,7 +381,7 @@ def stream_fields(*, event: str, kind: str, fields: Mapping[str, str], outbox_id
         "id": fields.get("id", ""),
         "status": fields.get("status", ""),
         "outbox_id": "" if outbox_id is None else str(outbox_id),
-        "data": json.dumps(dict(fields), separators=(",", ":"), ensure_ascii=False),
+        "data": _compact_json(dict(fields)),
     }
 
 
