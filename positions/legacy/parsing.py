@@ -240,6 +240,8 @@ def json_object(text: Any, field: str) -> dict[str, Any]:
 def moment(value: Any, naive_zone: tzinfo = UTC) -> datetime | None:
     """An aware datetime from epoch seconds / milliseconds or ISO text (a naive one is taken in
     ``naive_zone``: the bots wrote ``datetime.now()``); None when absent or unreadable."""
+    if value is None:  # absent (most records lack one of the two times): no failed parse to raise and catch
+        return None
     try:
         epoch = number(value, "time")
     except Invalid:
