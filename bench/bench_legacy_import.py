@@ -14,7 +14,8 @@ does), then imports, each time from empty tables:
 1. a fifth of the keys, then all of them: the process's peak resident memory after each must be
    the same, the importer streams (SCAN, one batch at a time); with ``--trace-memory`` the peak of
    Python's own allocations (tracemalloc, slow) is printed too;
-2. all of them, timed: keys per second (target: 5,000 or more);
+2. all of them, timed: keys per second (target: 5,000 or more) and the CPU time per key of the importer
+   (its workers included) and of each Redis server, which a busy machine leaves comparable;
 3. a second run over the same keys: everything unchanged, keys per second;
 4. with ``--workers N`` above 1, steps 2 and 3 again with N processes, each on a share of the users.
 
@@ -140,8 +141,8 @@ def run_import(source_url: str, batch_size: int, workers: int = 1) -> tuple[floa
 def fresh(source_url: str, target: redis.Redis, positions: int, levels: int) -> None:
     """Empty tables and target; the source holding exactly ``positions`` + ``levels`` keys."""
     source = redis.Redis.from_url(source_url, decode_responses=True)
-    source.flushdb()
-    target.flushdb()
+    source.flushdb(asynchronous=True)  # ASYNC: a big keyspace is freed in the background (no 5 s client timeout)
+    target.flushdb(asynchronous=True)
     clear_rows()
     fill_source(source, positions, levels)
 
@@ -215,13 +216,33 @@ def measure(source_url: str, target_url: str, args: argparse.Namespace) -> None:
 
 def timed(source_url: str, target: redis.Redis, args: argparse.Namespace, workers: int, total: int) -> None:
     fresh(source_url, target, args.positions, args.levels)
+    source = redis.Redis.from_url(source_url, decode_responses=True)
+    before = cpu_seconds(source, target)
     elapsed, _ = run_import(source_url, args.batch_size, workers)
+    cpu = cpu_per_key(before, source, target, total)
     print(f"import of {args.positions:,} position keys + {args.levels:,} GRID levels, {workers} worker(s): "
-          f"{elapsed:6.1f} s, {total / elapsed:8,.0f} keys/s")  # fmt: skip
+          f"{elapsed:6.1f} s, {total / elapsed:8,.0f} keys/s; {cpu}")  # fmt: skip
+    before = cpu_seconds(source, target)
     again, report = run_import(source_url, args.batch_size, workers)
-    unchanged = report.total("unchanged")  # type: ignore[attr-defined]
+    unchanged, cpu = report.total("unchanged"), cpu_per_key(before, source, target, total)  # type: ignore[attr-defined]
     print(f"  second run, {workers} worker(s) (all {unchanged:,} unchanged, nothing written): {again:6.1f} s, "
-          f"{total / again:8,.0f} keys/s")  # fmt: skip
+          f"{total / again:8,.0f} keys/s; {cpu}")  # fmt: skip
+
+
+def cpu_seconds(source: redis.Redis, target: redis.Redis) -> tuple[float, float, float]:
+    """CPU seconds used so far by this process and its finished workers, and by each Redis server:
+    on a busy machine the CPU per key compares runs where the wall time does not."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    importer = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    servers = [client.info("cpu") for client in (source, target)]
+    return importer, *(float(info["used_cpu_user"]) + float(info["used_cpu_sys"]) for info in servers)  # type: ignore[return-value]
+
+
+def cpu_per_key(before: tuple[float, float, float], source: redis.Redis, target: redis.Redis, total: int) -> str:
+    importer, read, written = (
+        (after - start) / total * 1e6 for after, start in zip(cpu_seconds(source, target), before, strict=True)
+    )
+    return f"CPU per key: importer {importer:.0f} µs, source Redis {read:.0f} µs, target Redis {written:.0f} µs"
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -83,10 +84,7 @@ class LegacyPosition:
     warnings: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
-        return fingerprint({name: getattr(self, name) for name in _FINGERPRINTED})
-
-
-_FINGERPRINTED = tuple(item.name for item in dataclass_fields(LegacyPosition) if item.name != "warnings")
+        return _position_fingerprint(self)
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,7 @@ class LegacyOrder:
     updated_at: datetime | None
 
     def fingerprint(self) -> str:
-        return fingerprint({item.name: getattr(self, item.name) for item in dataclass_fields(self)})
+        return _order_fingerprint(self)
 
 
 @dataclass(frozen=True)
@@ -134,6 +132,24 @@ def fingerprint(values: Mapping[str, Any]) -> str:
     return hashlib.sha256("\x1f".join(f"{name}={value}" for name, value in values.items()).encode()).hexdigest()
 
 
+def _fingerprinter(names: tuple[str, ...]) -> Callable[[Any], str]:
+    """``fingerprint`` of these attributes of a record, digest for digest (the ledger's fingerprints
+    must survive an upgrade), with its template built once rather than a dict per record. ``%s`` is
+    ``str()``, the same text as ``format(value, "")`` for every type a record holds (Decimal, datetime,
+    str, int, None, a tuple), at a third of the cost of ``str.format``."""
+    template = "\x1f".join(f"{name}=%s" for name in names)
+    values = operator.attrgetter(*names)
+
+    def digest(record: Any) -> str:
+        return hashlib.sha256((template % values(record)).encode()).hexdigest()
+
+    return digest
+
+
+_position_fingerprint = _fingerprinter(tuple(f.name for f in dataclass_fields(LegacyPosition) if f.name != "warnings"))
+_order_fingerprint = _fingerprinter(tuple(item.name for item in dataclass_fields(LegacyOrder)))
+
+
 # -- values ----------------------------------------------------------------------------------------
 
 
@@ -142,6 +158,15 @@ def number(value: Any, field: str) -> Decimal | None:
     nulls the bots write ("", "None", "null", None). Anything else is ``Invalid("bad_number")``."""
     if value is None:
         return None
+    if type(value) is str:  # the common case, plain text: Decimal strips the same whitespace
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass  # quoted, a null, or junk: below
+        else:
+            if result.is_finite():
+                return result
+            raise Invalid("bad_number", f"{field}={value!r}")
     if isinstance(value, bool):
         raise Invalid("bad_number", f"{field}={value!r}")
     text = str(value).strip().strip('"').strip()
@@ -214,6 +239,8 @@ def json_object(text: Any, field: str) -> dict[str, Any]:
 def moment(value: Any, naive_zone: tzinfo = UTC) -> datetime | None:
     """An aware datetime from epoch seconds / milliseconds or ISO text (a naive one is taken in
     ``naive_zone``: the bots wrote ``datetime.now()``); None when absent or unreadable."""
+    if value is None:  # absent (most records lack one of the two times): no failed parse to raise and catch
+        return None
     try:
         epoch = number(value, "time")
     except Invalid:

@@ -1,8 +1,9 @@
 """Reading a legacy Redis: streaming SCAN and pipelined reads, one batch at a time.
 
 Memory stays flat in the number of keys: keys come from SCAN (a cursor, never KEYS), are read in
-batches of ``batch_size`` with two pipelined round trips (TYPE, then the value by its type), and
-each batch is handed over and dropped. Nothing here writes.
+batches of ``batch_size`` with one pipelined round trip (HGETALL: nearly every legacy record is a
+hash), and a second for the keys of another type (TYPE, then the value by its type); each batch is
+handed over and dropped. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from redis import Redis
+from redis.exceptions import ResponseError
 
 T = TypeVar("T")
 SCAN_COUNT = 1000
@@ -52,12 +54,34 @@ _READ = {
 
 
 def read(client: Redis, batch: list[str]) -> list[RawRecord]:
-    """The records of ``batch`` in two round trips; keys gone since the scan are left out, keys of
-    another type come back with a None value."""
+    """The records of ``batch``, in its order: the hashes in one round trip, the keys of another type
+    in two more; keys gone since the scan are left out, keys of a type not read here come back with
+    a None value. Raises ``RedisError``."""
+    pipe = client.pipeline(transaction=False)
+    for key in batch:
+        pipe.hgetall(key)
+    found: list[RawRecord | None] = []
+    others: list[str] = []
+    for key, value in zip(batch, pipe.execute(raise_on_error=False), strict=True):
+        if isinstance(value, ResponseError) and str(value).startswith("WRONGTYPE"):
+            others.append(key)
+            found.append(None)  # read below, in its place
+        elif isinstance(value, Exception):
+            raise value
+        elif value:  # a hash is never empty in Redis: {} is a key gone since the scan
+            found.append(RawRecord(key, "hash", value))
+    if others:
+        typed = iter(_read_by_type(client, others))
+        found = [record or next(typed, None) for record in found]
+    return [record for record in found if record is not None]
+
+
+def _read_by_type(client: Redis, batch: list[str]) -> list[RawRecord | None]:
+    """Each key of ``batch`` by its type (TYPE, then the value), None for a key gone meanwhile."""
     pipe = client.pipeline(transaction=False)
     for key in batch:
         pipe.type(key)
-    typed = [(key, kind) for key, kind in zip(batch, pipe.execute(), strict=True) if kind != "none"]
+    typed = list(zip(batch, pipe.execute(), strict=True))
     pipe = client.pipeline(transaction=False)
     for key, kind in typed:
         reader = _READ.get(kind)
@@ -67,7 +91,8 @@ def read(client: Redis, batch: list[str]) -> list[RawRecord]:
             reader(pipe, key)
     values = pipe.execute()
     return [
-        RawRecord(key, kind, value if kind in _READ else None) for (key, kind), value in zip(typed, values, strict=True)
+        None if kind == "none" else RawRecord(key, kind, value if kind in _READ else None)
+        for (key, kind), value in zip(typed, values, strict=True)
     ]
 
 

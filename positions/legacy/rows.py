@@ -3,23 +3,22 @@
 The importer creates hundreds of positions, events, outbox rows and ledger rows per batch; COPY
 adapts their values in C, where an ORM insert spends most of its time preparing each value in
 Python. Rows are plain dicts of field name to value (JSON fields as Python objects, encoded with
-Django's JSON encoder so Decimals survive). Values are validated before (by the parsers and the
-DTOs); the database checks its constraints as for any insert, and its errors come out as Django's
-(``IntegrityError``). Columns left out take their database defaults. Joins the caller's
+Django's JSON encoder so Decimals survive, and sent as text for the server to parse). Values are
+validated before (by the parsers and the DTOs); the database checks its constraints as for any
+insert, and its errors come out as Django's (``IntegrityError``). Columns no row names take their
+database defaults; a column only some rows name is NULL in the others. Joins the caller's
 transaction.
 """
 
 from __future__ import annotations
 
-import json
-from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
-from psycopg.types.json import Jsonb
 
-_dumps = partial(json.dumps, cls=DjangoJSONEncoder)
+# One encoder for every JSON value (what json.dumps(cls=DjangoJSONEncoder) builds anew for each).
+_encode_json = DjangoJSONEncoder().encode
 
 
 class RowWriter:
@@ -46,15 +45,17 @@ class RowWriter:
 
 
 def _copy(connection: Any, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    names = sorted({name for row in rows for name in row})
+    names = tuple(rows[0])
+    if any(tuple(row) != names for row in rows):  # rows of different shapes: every column any of them names
+        names = tuple(sorted({name for row in rows for name in row}))
+        rows = [{name: row.get(name) for name in names} for row in rows]
     fields = [model._meta.get_field(name) for name in names]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)  # type: ignore[union-attr]
-    json_fields = {field.name for field in fields if isinstance(field, models.JSONField)}
+    json_columns = [index for index, field in enumerate(fields) if isinstance(field, models.JSONField)]
     statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([_value(row.get(name), name in json_fields) for name in names])
-
-
-def _value(value: Any, is_json: bool) -> Any:
-    return Jsonb(value, dumps=_dumps) if is_json and value is not None else value
+            values = list(row.values())
+            for index in json_columns:  # text COPY: the server parses JSON text into jsonb itself
+                values[index] = None if values[index] is None else _encode_json(values[index])
+            copy.write_row(values)

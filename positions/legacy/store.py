@@ -24,10 +24,11 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from orders import events as order_events
@@ -86,14 +87,26 @@ class _Write:
     """The rows and projection changes of one batch, written together."""
 
     rows: RowWriter = field(default_factory=RowWriter)
-    changed_records: list[LegacyRecord] = field(default_factory=list)
+    changed_records: dict[int, dict[str, Any]] = field(default_factory=dict)  # ledger row id -> new values
     changes: list[plan.Change] = field(default_factory=list)
 
     def commit(self) -> None:
         """Write the collected rows (inside the caller's transaction)."""
         self.rows.write()
-        for record in self.changed_records:
-            record.save()
+        for record_id, values in self.changed_records.items():
+            LegacyRecord.objects.filter(pk=record_id).update(**values)
+
+
+class Ledger(NamedTuple):
+    """What deciding needs of a record's ``LegacyRecord`` row and its entity (their state, not their data)."""
+
+    id: int
+    fingerprint: str
+    entity_version: int
+    position_id: uuid.UUID | None
+    order_id: uuid.UUID | None
+    position_status: str | None
+    position_version: int | None
 
 
 def _slot(value: LegacyPosition) -> tuple[str, str, str, str, int | None]:
@@ -105,9 +118,8 @@ def _slot(value: LegacyPosition) -> tuple[str, str, str, str, int | None]:
 
 def store_positions(items: Sequence[PositionInput], *, dry_run: bool) -> list[Outcome]:
     """Decide and (unless ``dry_run``) write a batch of position records; one outcome each."""
-    records = _records([item.source_key for item in items], "position")
-    occupants = _open_positions(items)
-    outcomes, chosen = _decide_positions(items, records, occupants)
+    records = _records([item.source_key for item in items])
+    outcomes, chosen = _decide_positions(items, records)
     if dry_run or not chosen:
         return outcomes
     try:
@@ -117,36 +129,67 @@ def store_positions(items: Sequence[PositionInput], *, dry_run: bool) -> list[Ou
     return outcomes
 
 
-def _records(source_keys: list[str], related: str) -> dict[str, LegacyRecord]:
-    """The ledger rows of these keys, with what deciding needs of their entity (its state, not its data)."""
-    rows = LegacyRecord.objects.filter(source_key__in=source_keys).select_related(related)
-    entity = ("position__status", "position__version") if related == "position" else ("order__status",)
-    return {row.source_key: row for row in rows.only(*_RECORD_FIELDS, *entity)}
+def _records(source_keys: list[str]) -> dict[str, Ledger]:
+    """The ledger rows of these keys (plain values: no model instance is built to compare a fingerprint)."""
+    rows = LegacyRecord.objects.filter(source_key__in=source_keys).values_list("source_key", *_LEDGER_COLUMNS)
+    return {row[0]: Ledger._make(row[1:]) for row in rows}
 
 
-_RECORD_FIELDS = ("source_key", "kind", "user_id", "exchange", "position", "order", "fingerprint", "entity_version")
+_LEDGER_COLUMNS = (
+    "pk", "fingerprint", "entity_version", "position_id", "order_id", "position__status", "position__version"
+)  # fmt: skip
 
 
 # (user, exchange, symbol, side, grid level) -> (id, the legacy key it was imported from, if any)
 Occupants = dict[tuple[Any, ...], tuple[Any, str]]
 
 
-def _open_positions(items: Sequence[PositionInput]) -> Occupants:
-    users = {item.value.user_id for item in items}
-    rows = Position.objects.filter(status=PositionStatus.OPEN, user_id__in=users).values_list(
-        "user_id", "exchange", "symbol", "side", "grid_level", "pk", "metadata"
-    )
-    return {tuple(row[:5]): (row[5], ((row[6] or {}).get("legacy") or {}).get("key", "")) for row in rows}
+def _open_positions(items: Iterable[PositionInput]) -> Occupants:
+    """The open positions in these records' slots (the legacy key read in SQL, not the metadata)."""
+    slots = list({_slot(item.value) for item in items})
+    if not slots:
+        return {}
+    if connection.vendor != "postgresql":
+        rows = (
+            Position.objects.filter(status=PositionStatus.OPEN, user_id__in={slot[0] for slot in slots})
+            .annotate(legacy_key=KT("metadata__legacy__key"))
+            .values_list("user_id", "exchange", "symbol", "side", "grid_level", "pk", "legacy_key")
+        )
+    else:  # one probe of the one-open-position-per-slot index per slot
+        with connection.cursor() as cursor:
+            cursor.execute(_OCCUPANTS_SQL, [list(column) for column in zip(*slots, strict=True)])
+            rows = cursor.fetchall()
+    return {tuple(row[:5]): (row[5], row[6] or "") for row in rows}
+
+
+_OCCUPANTS_SQL = f"""
+    SELECT p.*
+    FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::int[])
+        AS slot (user_id, exchange, symbol, side, grid_level)
+    CROSS JOIN LATERAL (
+        SELECT user_id, exchange, symbol, side, grid_level, id, metadata -> 'legacy' ->> 'key'
+        FROM {Position._meta.db_table}
+        WHERE user_id = slot.user_id AND exchange = slot.exchange AND symbol = slot.symbol AND side = slot.side
+            AND COALESCE(grid_level, -1) = COALESCE(slot.grid_level, -1) AND status = '{PositionStatus.OPEN.value}'
+        LIMIT 1
+    ) p
+"""  # LIMIT 1 (a slot holds one open position at most) keeps the subquery a probe of positions_one_open_per_key per
+#   slot: flattened into a join, the planner hashes the whole table instead, which grows with every batch.
 
 
 def _decide_positions(
-    items: Sequence[PositionInput], records: dict[str, LegacyRecord], occupants: Occupants
+    items: Sequence[PositionInput], records: dict[str, Ledger]
 ) -> tuple[list[Outcome], list[tuple[PositionInput, str]]]:
+    """Each record's outcome, in order; the open positions are read only when the ledger leaves a
+    record undecided (never on a re-run that finds everything unchanged)."""
+    by_ledger = [_against_record(item, records.get(item.source_key)) for item in items]
+    undecided = [item for item, found in zip(items, by_ledger, strict=True) if found is None]
+    occupants = _open_positions(undecided)
     outcomes: list[Outcome] = []
     chosen: list[tuple[PositionInput, str]] = []
     taken: dict[tuple[Any, ...], str] = {}
-    for item in items:
-        outcome = _decide_position(item, records.get(item.source_key), occupants, taken)
+    for item, found in zip(items, by_ledger, strict=True):
+        outcome = found or _decide_by_slot(item, occupants, taken)
         outcomes.append(outcome)
         if outcome.result in (IMPORTED, UPDATED):
             chosen.append((item, outcome.result))
@@ -154,12 +197,7 @@ def _decide_positions(
     return outcomes, chosen
 
 
-def _decide_position(
-    item: PositionInput, record: LegacyRecord | None, occupants: Occupants, taken: dict[tuple[Any, ...], str]
-) -> Outcome:
-    found = _against_record(item, record)
-    if found is not None:
-        return found
+def _decide_by_slot(item: PositionInput, occupants: Occupants, taken: dict[tuple[Any, ...], str]) -> Outcome:
     slot = _slot(item.value)
     if slot in taken:
         return Outcome(item.kind, item.source_key, SKIPPED, "same_slot", f"imported from {taken[slot]} in this run")
@@ -173,17 +211,16 @@ def _decide_position(
     return Outcome(item.kind, item.source_key, INVALID, "slot_taken", detail, str(occupant_id))
 
 
-def _against_record(item: PositionInput, record: LegacyRecord | None) -> Outcome | None:
+def _against_record(item: PositionInput, record: Ledger | None) -> Outcome | None:
     """The outcome the ledger decides alone (None: the slot decides)."""
     if record is None:
         return None
-    position = record.position
     entity = str(record.position_id or "")
     if record.fingerprint == item.value.fingerprint():
         return Outcome(item.kind, item.source_key, UNCHANGED, entity=entity)
-    if position is None or position.status != PositionStatus.OPEN:
-        return None  # closed here since: the record now describes another position
-    if position.version != record.entity_version:
+    if record.position_status != PositionStatus.OPEN:
+        return None  # closed here since (or gone): the record now describes another position
+    if record.position_version != record.entity_version:
         detail = "changed through the service since the import; the service's state stands"
         return Outcome(item.kind, item.source_key, SKIPPED, "changed_here", detail, entity)
     return Outcome(item.kind, item.source_key, UPDATED, entity=entity)
@@ -197,7 +234,7 @@ def _write_in_one_go(fill: Callable[[_Write], None]) -> None:
     project_unified(write.changes)
 
 
-def _write_positions(chosen: list[tuple[PositionInput, str]], records: dict[str, LegacyRecord], write: _Write) -> None:
+def _write_positions(chosen: list[tuple[PositionInput, str]], records: dict[str, Ledger], write: _Write) -> None:
     now = timezone.now()
     for item, result in chosen:
         if result == IMPORTED:
@@ -206,7 +243,7 @@ def _write_positions(chosen: list[tuple[PositionInput, str]], records: dict[str,
             _update_position(item, records[item.source_key], write, now)
 
 
-def _add_new_position(item: PositionInput, record: LegacyRecord | None, write: _Write, now: datetime) -> None:
+def _add_new_position(item: PositionInput, record: Ledger | None, write: _Write, now: datetime) -> None:
     value = position_value(item, uuid.uuid4(), created_at=item.value.opened_at or now, updated_at=now)
     row = value.row_fields() | {"entry_price_precise": quantize_precise(value.entry_price), "version": 1}
     row["unrealized_pnl"] = quantize(value.pnl_info.unrealized_pnl)
@@ -215,8 +252,7 @@ def _add_new_position(item: PositionInput, record: LegacyRecord | None, write: _
     if record is None:
         write.rows.add(LegacyRecord, _new_record_row(item.source_key, item.kind, item.value, now, position_id=value.id))
     else:  # the record's earlier position closed here: the record now stands for this one
-        _repoint(record, item.value, now, position_id=value.id, version=1)
-        write.changed_records.append(record)
+        _repoint(write, record, item.value, now, position_id=value.id, version=1)
 
 
 def position_value(
@@ -268,7 +304,7 @@ def _outbox_row(kind: str, object_id: Any, user_id: str, now: datetime) -> dict[
             "attempts": 0, "last_error": "", "created_at": now}  # fmt: skip
 
 
-def _update_position(item: PositionInput, record: LegacyRecord, write: _Write, now: datetime) -> None:
+def _update_position(item: PositionInput, record: Ledger, write: _Write, now: datetime) -> None:
     assert record.position_id is not None  # an update is decided only for a record with its position
     position = Position.objects.select_for_update().get(pk=record.position_id)
     if position.version != record.entity_version:
@@ -283,8 +319,7 @@ def _update_position(item: PositionInput, record: LegacyRecord, write: _Write, n
     position.save()
     _add_change(write, item, dto.Position.from_row(position), now, "position.updated")
     write.changes[-1] = replace_version(write.changes[-1], position.version)
-    _repoint(record, item.value, now, position_id=position.pk, version=position.version)
-    write.changed_records.append(record)
+    _repoint(write, record, item.value, now, position_id=position.pk, version=position.version)
 
 
 def replace_version(change: plan.Change, version: int) -> plan.Change:
@@ -300,12 +335,16 @@ def _new_record_row(
             "updated_at": now, "position_id": None, "order_id": None, **entity}  # fmt: skip
 
 
-def _repoint(record: LegacyRecord, value: LegacyPosition, now: datetime, *, position_id: Any, version: int) -> None:
-    record.position_id, record.fingerprint = position_id, value.fingerprint()
-    record.entity_version, record.updated_at = version, now
+def _repoint(
+    write: _Write, record: Ledger, value: LegacyPosition, now: datetime, *, position_id: Any, version: int
+) -> None:
+    """The record's ledger row now stands for ``position_id`` at ``version`` (written by ``commit``)."""
+    write.changed_records[record.id] = {
+        "position_id": position_id, "fingerprint": value.fingerprint(), "entity_version": version, "updated_at": now
+    }  # fmt: skip
 
 
-def _one_position(item: PositionInput, outcome: Outcome, records: dict[str, LegacyRecord]) -> Outcome:
+def _one_position(item: PositionInput, outcome: Outcome, records: dict[str, Ledger]) -> Outcome:
     """Write one record in its own transaction (after a batch conflict); a conflict is invalid."""
     if outcome.result not in (IMPORTED, UPDATED):
         return outcome
@@ -321,7 +360,7 @@ def _one_position(item: PositionInput, outcome: Outcome, records: dict[str, Lega
 
 def store_orders(items: Sequence[OrderInput], *, dry_run: bool) -> list[Outcome]:
     """Decide and (unless ``dry_run``) write a batch of HYPERRSI list items; one outcome each."""
-    records = _records([item.source_key for item in items], "order")
+    records = _records([item.source_key for item in items])
     known = _known_orders(items)
     outcomes: list[Outcome] = []
     chosen: list[OrderInput] = []
@@ -342,7 +381,7 @@ def _known_orders(items: Sequence[OrderInput]) -> dict[tuple[str, str], str]:
     return {(exchange, order_id or ""): f"order {pk}" for exchange, order_id, pk in rows}
 
 
-def _decide_order(item: OrderInput, record: LegacyRecord | None, known: dict[tuple[str, str], str]) -> Outcome:
+def _decide_order(item: OrderInput, record: Ledger | None, known: dict[tuple[str, str], str]) -> Outcome:
     kind, key = LegacyRecord.Kind.HYPERRSI_ORDER.value, item.source_key
     if record is not None:
         if record.fingerprint == item.value.fingerprint():

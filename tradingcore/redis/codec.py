@@ -165,11 +165,14 @@ def encode_datetime(value: datetime | None) -> str:
 
 def encode_metadata(value: Mapping[str, Any] | None) -> str:
     """Compact JSON with sorted keys (so equal metadata encodes to equal bytes); Decimals as strings."""
-    return json.dumps(value or {}, cls=_JSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _encode_metadata_json(value or {})
 
 
 def encode_value(value: Any) -> str:
     """One hash field: None "", bool "True"/"False", Decimal plain, enum by value, datetime ISO, dict JSON."""
+    exact = _BY_EXACT_TYPE.get(type(value))
+    if exact is not None:  # the common types, without a chain of isinstance checks (ABCs are slow)
+        return exact(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -185,6 +188,20 @@ def encode_value(value: Any) -> str:
     if isinstance(value, float):
         raise TypeError("floats are not projected: convert through Decimal(str(x)) at the edge")
     return str(value)
+
+
+# Exact types (no subclasses: a str enum must still be encoded by its value) and their encoding,
+# the same as the isinstance chain of ``encode_value`` gives them.
+_BY_EXACT_TYPE: dict[type, Any] = {
+    type(None): lambda value: "",
+    str: str,
+    int: str,
+    bool: lambda value: TRUE if value else FALSE,
+    Decimal: plain,
+    uuid.UUID: str,
+    datetime: encode_datetime,
+    dict: encode_metadata,
+}
 
 
 def decode_bool(text: str) -> bool:
@@ -212,16 +229,20 @@ class _JSONEncoder(json.JSONEncoder):
         return super().default(o)
 
 
+# One encoder each (json.dumps with arguments builds a new one for every value; the text is the same).
+_encode_metadata_json = _JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 # -- unified hashes -----------------------------------------------------------------------------
 
 
 def encode_position(position: Position) -> dict[str, str]:
     """The unified position hash (SPEC 6.1), field order fixed by ``POSITION_FIELDS``."""
-    values = position.model_dump(include=set(POSITION_FIELDS) - set(_PNL_FIELDS))
-    values["realized_pnl"] = position.pnl_info.realized_pnl
-    values["unrealized_pnl"] = position.pnl_info.unrealized_pnl
-    values["fees"] = position.pnl_info.fees
-    return {name: encode_value(values[name]) for name in POSITION_FIELDS}
+    pnl_info = position.pnl_info
+    return {
+        name: encode_value(getattr(pnl_info if name in _PNL_FIELDS else position, name)) for name in POSITION_FIELDS
+    }
 
 
 def _percentages(values: Mapping[str, Any], unrealized: Decimal) -> dict[str, Decimal]:
@@ -349,7 +370,7 @@ def _decode_fields(fields: Mapping[str, str], names: tuple[str, ...], kinds: Map
 
 def position_history_item(position: Position) -> str:
     """One entry of ``positions:history:...``: the position hash as compact JSON."""
-    return json.dumps(encode_position(position), separators=(",", ":"), ensure_ascii=False)
+    return _compact_json(encode_position(position))
 
 
 def stream_fields(*, event: str, kind: str, fields: Mapping[str, str], outbox_id: int | None) -> dict[str, str]:
@@ -360,7 +381,7 @@ def stream_fields(*, event: str, kind: str, fields: Mapping[str, str], outbox_id
         "id": fields.get("id", ""),
         "status": fields.get("status", ""),
         "outbox_id": "" if outbox_id is None else str(outbox_id),
-        "data": json.dumps(dict(fields), separators=(",", ":"), ensure_ascii=False),
+        "data": _compact_json(dict(fields)),
     }
 
 

@@ -219,6 +219,29 @@ def test_a_changed_record_updates_the_position_unless_the_service_changed_it_sin
     assert "changed_here" in output
 
 
+def test_a_record_whose_position_closed_here_since_is_imported_anew(redis_client: Any) -> None:
+    write_hyperrsi_positions(redis_client)
+    run_import("--only", "hyperrsi")
+    key = "user:101:position:BTC-USDT-SWAP:long"
+    first = Position.objects.get(user_id="101", symbol="BTC-USDT-SWAP")
+    Position.objects.filter(pk=first.pk).update(status="closed", version=2)  # closed through the service
+    bots.fetch_okx_position(
+        redis_client, "101", "BTC-USDT-SWAP", "long", ccxt_symbol="BTC/USDT:USDT", contracts=15.0,
+        contract_size=0.01, entry_price=45000.0, leverage=10.0,
+    )  # fmt: skip  # the bot opened the next position in the same slot
+
+    output, _ = run_import("--only", "hyperrsi")
+    again, _ = run_import("--only", "hyperrsi")
+
+    second = Position.objects.get(user_id="101", symbol="BTC-USDT-SWAP", status="open")
+    assert (second.size, second.entry_price, second.version) == (D("0.15"), D("45000"), 1)
+    assert Position.objects.get(pk=first.pk).status == "closed"
+    record = LegacyRecord.objects.get(source_key=key)
+    assert (record.position_id, record.entity_version) == (second.pk, 1)
+    assert row(output, "hyperrsi_position")[:3] == [1, 0, 3]
+    assert row(again, "hyperrsi_position")[:3] == [0, 0, 4]
+
+
 def test_an_open_position_of_the_service_in_the_slot_makes_the_record_invalid(redis_client: Any) -> None:
     write_hyperrsi_positions(redis_client)
     Position.objects.create(user_id="102", exchange="okx", symbol="SOL-USDT-SWAP", side="long", size=D("1"),

@@ -61,6 +61,23 @@ def test_numbers_read_back_whatever_the_spelling(value: Decimal) -> None:
         assert parsing.number(text, "field") == value
 
 
+@given(text=st.one_of(st.text(max_size=12), st.text(alphabet=' "0123456789.eE+-_nNaIifuloy\t', max_size=12)))
+def test_number_reads_text_as_stripping_quotes_and_spaces_would(text: str) -> None:
+    # number() hands plain text to Decimal first; the result must be what the full reading gives:
+    # spaces and quotes stripped, the bots' nulls None, anything else Decimal or bad_number.
+    stripped = text.strip().strip('"').strip()
+    expected: tuple[Any, str]
+    if stripped.lower() in ("", "none", "null"):
+        expected = (None, "")
+    else:
+        try:
+            expected = (Decimal(stripped), "") if Decimal(stripped).is_finite() else (None, "bad_number")
+        except (ArithmeticError, ValueError):
+            expected = (None, "bad_number")
+
+    assert attempt(parsing.number, text, "field") == expected
+
+
 @pytest.mark.parametrize("text", ["", "None", "null", None, '""'])
 def test_the_nulls_the_bots_write_mean_no_value(text: Any) -> None:
     assert parsing.number(text, "field") is None
@@ -331,3 +348,33 @@ def test_the_spellings_the_bots_wrote_still_read(text: str, expected: Decimal) -
 def test_json_nested_too_deeply_is_bad_json_not_a_recursion_error() -> None:
     with pytest.raises(Invalid, match="bad_json"):
         parsing.json_value("[" * 100_000, "position_info")
+
+
+def test_fingerprints_stay_the_same_across_versions() -> None:
+    # The ledger keeps these digests: a re-run after an upgrade must still find its records unchanged.
+    # (Digests of the first release, whose fingerprint built a dict and a generator per record.)
+    key = keys.parse_hyperrsi_position_key("user:101:position:BTC-USDT-SWAP:long")
+    assert key is not None
+    position = parsing.parse_hyperrsi_position(key, {
+        "symbol": "BTC/USDT:USDT", "side": "long", "size": "12.0", "contract_size": "0.01", "entry_price": "45123.4",
+        "leverage": "10.0", "mark_price": "45200.0", "liquidation_price": "0.0", "sl_price": "44000",
+        "tp_prices": "46000.0,47000.0,48000.5", "unrealized_pnl": "9.192", "last_update_time": "1714564800",
+    })  # fmt: skip
+    level_key = keys.parse_grid_level_key("okx:user:7:symbol:BTC-USDT-SWAP:active_grid:1")
+    assert level_key is not None
+    level = parsing.parse_grid_level(level_key, 1, {
+        "entry_price": "44010.0", "position_size": "3.0", "grid_count": "-2", "pnl": "1.5",
+        "execution_time": '"2024-05-01T21:00:00"',
+    }, "10")  # fmt: skip
+    order = parsing.parse_hyperrsi_order("101", json.dumps({
+        "order_id": "9002", "symbol": "BTC-USDT-SWAP", "side": "sell", "size": 2, "filled_size": 1, "status": "open",
+        "avg_fill_price": 46000.0, "create_time": "2024-05-01T12:00:00", "update_time": "2024-05-01T12:05:00",
+        "order_type": "take_profit", "posSide": "long",
+    }))  # fmt: skip
+
+    assert position.fingerprint() == "fed58b626673ff854928e400ae46c1950f2a403f9dd7f0fa7443c41106dfda66"
+    assert level.fingerprint() == "fdc542960a35bf752caaed93412e1347c2c4313d4fad7c49e7530274551d3bb3"
+    assert order.fingerprint() == "3ec74fcef91b02fdde11bae29ade26c19a0dae6922a5beaa3adecb255d436a39"
+    assert position.fingerprint() == parsing.fingerprint(
+        {name: value for name, value in vars(position).items() if name != "warnings"}
+    )
