@@ -158,15 +158,11 @@ def number(value: Any, field: str) -> Decimal | None:
     nulls the bots write ("", "None", "null", None). Anything else is ``Invalid("bad_number")``."""
     if value is None:
         return None
-    if type(value) is str:  # the common case, plain text: Decimal strips the same whitespace
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            pass  # quoted, a null, or junk: below
-        else:
-            if result.is_finite():
-                return result
+    if type(value) is str and is_number_text(value):  # the common case: plain notation, nothing to strip
+        result = Decimal(value)
+        if not in_range(result):
             raise Invalid("bad_number", f"{field}={value!r}")
+        return result
     if isinstance(value, bool):
         raise Invalid("bad_number", f"{field}={value!r}")
     text = str(value).strip().strip('"').strip()
