@@ -7,7 +7,7 @@ run:        ## the whole service on HOST:PORT (default 127.0.0.1:8000): SQLite, 
 test:       ## whole suite + ruff + mypy on a throwaway PostgreSQL 15 and redis-server
 	bash scripts/test.sh $(ARGS)
 
-bench:      ## benchmarks in bench/ on a throwaway PostgreSQL and redis-server, baseline commit vs this tree
+bench:      ## every benchmark in bench/ on a throwaway PostgreSQL and redis-server, then one summary table
 	bash scripts/bench.sh $(ARGS)
 
 lint: venv
