@@ -7,7 +7,7 @@ run:        ## the whole service on HOST:PORT (default 127.0.0.1:8000): SQLite, 
 test:       ## whole suite + ruff + mypy on a throwaway PostgreSQL 15 and redis-server
 	bash scripts/test.sh $(ARGS)
 
-bench:      ## benchmarks in bench/ on a throwaway PostgreSQL and redis-server, baseline commit vs this tree
+bench:      ## every benchmark in bench/ on a throwaway PostgreSQL and redis-server, then one summary table
 	bash scripts/bench.sh $(ARGS)
 
 loadtest:   ## load and fault suite: 50 bots for 60 s while Redis restarts and a watcher and an API worker are killed; then the checks

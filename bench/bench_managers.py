@@ -18,8 +18,9 @@ control, PostgreSQL round trips and connects, Redis round trips, commands and MU
 - floors: one PostgreSQL and one Redis round trip;
 - calls: ``open_position`` (market, new / add), ``close_position`` (partial / full),
   ``create_order`` (limit, rests) + ``cancel_order``;
-- reads: ``get_positions`` and ``aget_positions`` (user, exchange, symbol; a long and a short)
-  against the anchor, the seeds' Redis read (``harness.anchor``) of the same two positions;
+- reads: ``get_positions`` of one position (user, exchange, symbol, side), then ``get_positions``
+  and ``aget_positions`` (user, exchange, symbol; a long and a short) against the anchor, the seeds'
+  Redis read (``harness.anchor``) of the same two positions;
 - projection (if the tree has it): ``project_position`` / ``project_order``;
 - scale: ``open_position`` + ``close_position`` and ``get_positions`` (user, exchange) while the
   user already holds 10, 100, 1,000 open positions and as many resting limit orders. Holdings are
@@ -207,6 +208,7 @@ def anchor_twin(user_id: str, side: str) -> anchor.AnchorPosition:
 
 
 READS = {
+    "ours one": "ours: get_positions, one position (symbol and side)",
     "ours sync": "ours: get_positions (sync)",
     "ours async": "ours: aget_positions (async)",
     "anchor sync": "anchor: get_positions (sync)",
@@ -218,7 +220,10 @@ def read_cases(bench: Bench, ours_user: str, anchor_user: str) -> list[Case]:
     positions = bench.positions
     ours, theirs = market(ours_user), {**market(anchor_user), "exchange": ANCHOR_EXCHANGE}
     client, reader = anchor.sync_client(bench.redis_url), anchor.AsyncReader(bench.redis_url)
-    cases = [Case(READS["ours sync"], lambda _: positions.get_positions(**ours))]
+    cases = [
+        Case(READS["ours one"], lambda _: positions.get_positions(**ours, side="long")),
+        Case(READS["ours sync"], lambda _: positions.get_positions(**ours)),
+    ]
     if hasattr(positions, "aget_positions"):
         cases.append(Case(READS["ours async"], lambda _: positions.aget_positions(**ours), is_async=True))
     else:
@@ -420,7 +425,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the rows to this file (for bench/compare.py)")
     parser.add_argument("--label", default=os.environ.get("BENCH_LABEL"), help="name of the measured tree")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # make bench passes every bench the same arguments
     args.levels = sorted({int(level) for level in args.scale.split(",") if level.strip()})
     counts = (args.iterations, args.count, args.scale_iterations, args.warmup + 1)
     if min(counts) < 1 or not args.levels or min(args.levels) < 0 or max(args.levels) > MAX_SCALE:

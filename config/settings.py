@@ -84,12 +84,20 @@ TEMPLATES = [
     },
 ]
 
+# Connections of one process to PostgreSQL at most (each web worker, each watcher).
+DATABASE_POOL_MAX_SIZE = 16
+
 if env.DATABASE_URL:
-    # No persistent connections: under ASGI (the production server) each request runs in a thread
-    # of its own, and a connection kept for reuse would stay open with it, never reused (Django:
-    # "When using ASGI, persistent connections should be disabled"). The long-running processes
-    # (watch_orders) keep theirs for their whole life anyway.
+    # No persistent connection per thread (CONN_MAX_AGE 0): under ASGI, the production server's
+    # protocol, each request's synchronous code runs in a thread of its own, and a connection kept
+    # with that thread would never be reused. PostgreSQL connections come from a pool per process
+    # instead (psycopg_pool, Django's "pool" option): a request borrows one and gives it back when
+    # it finishes (request_finished), so a process never holds more than DATABASE_POOL_MAX_SIZE, and a
+    # request does not pay for a new connection. The server needs max_connections of at least
+    # WEB_CONCURRENCY x DATABASE_POOL_MAX_SIZE + one per watcher + the commands run beside them.
     DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": DATABASE_POOL_MAX_SIZE}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -1,5 +1,7 @@
 """App config of the shared trading domain."""
 
+import os
+
 from django.apps import AppConfig
 
 
@@ -16,6 +18,8 @@ class TradingCoreConfig(AppConfig):
         from tradingcore.models import ExchangeAccount
 
         db.widen_psycopg_statement_cache()
+        # A forked process (the legacy import's workers) opens connections of its own.
+        os.register_at_fork(after_in_child=db.forget_inherited_connections)
         metrics.register_outbox_depth()
         metrics.register_projection_freshness()
         for signal in (post_save, post_delete):

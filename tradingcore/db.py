@@ -23,7 +23,9 @@ same statement. Raises the database's errors (``IntegrityError``...) like ``save
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -412,3 +414,41 @@ def _column(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
     return str(field.column)
+
+
+# A forked child's copies of its parent's connection pools: kept (never closed, never used) so that
+# nothing in the child ends the parent's sessions.
+_INHERITED_POOLS: list[Any] = []
+
+
+def forget_inherited_connections() -> None:
+    """In a process just forked (``os.register_at_fork``, see ``TradingCoreConfig.ready``): start
+    with no PostgreSQL connection and an empty pool of its own.
+
+    The parent's pool (config/settings.py) keeps idle connections open after ``close_all()``, and
+    the child inherits them, sockets included: a connection used by both would interleave two
+    sessions' messages, and one closed (or freed) in the child would end the parent's session. So
+    the child drops the parent's pools and its open connections, and points their sockets at
+    /dev/null: the parent's sockets stay as they were, and the child opens its own connections."""
+    try:
+        from django.db.backends.postgresql.base import DatabaseWrapper
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return
+    pools: dict[str, Any] = DatabaseWrapper._connection_pools  # type: ignore[attr-defined]
+    inherited: list[Any] = []
+    for pool in pools.values():
+        _INHERITED_POOLS.append(pool)
+        inherited.extend(getattr(pool, "_pool", ()))  # its idle connections (psycopg_pool's deque)
+    pools.clear()
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper.vendor == "postgresql" and wrapper.connection is not None:
+            inherited.append(wrapper.connection)
+            _INHERITED_POOLS.append(wrapper.connection)
+            wrapper.connection = None
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for connection in inherited:
+            with contextlib.suppress(Exception):
+                os.dup2(devnull, connection.pgconn.socket)
+    finally:
+        os.close(devnull)

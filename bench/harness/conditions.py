@@ -26,6 +26,21 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 2**20:.1f} GiB RAM"
+    except (OSError, ValueError):
+        pass
+    return "RAM unknown"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the machine was besides the benchmark."""
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def _postgres() -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -69,8 +84,9 @@ def collect(*, code_root: Path, label: str | None, iterations: int, counted: int
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "code": _code(code_root, label),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, "
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, {_memory()}, "
         f"{platform.system()} {platform.release()}",
+        "load average": f"{load_average()} (1, 5, 15 min) at the start",
         "python": f"{platform.python_version()}, Django {django.get_version()}, psycopg {psycopg.__version__} "
         f"(libpq {psycopg.pq.version()}, {psycopg.pq.__impl__}), redis-py {redis.__version__}",
         **_postgres(),

@@ -16,6 +16,7 @@ from tradingcore.api.fields import (
     EnumField,
     GridLevelField,
     MetadataField,
+    OutputSerializer,
     StrictSerializer,
     SymbolField,
     UserIdField,
@@ -35,7 +36,7 @@ from tradingcore.enums import (
 from tradingcore.validation import ROUNDINGS
 
 
-class OrderSerializer(serializers.Serializer):
+class OrderSerializer(OutputSerializer):
     """An order; quantities in base currency."""
 
     id = serializers.UUIDField(read_only=True)

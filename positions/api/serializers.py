@@ -17,6 +17,7 @@ from tradingcore.api.fields import (
     GridLevelField,
     LeverageField,
     MetadataField,
+    OutputSerializer,
     StrictSerializer,
     SymbolField,
     TextField,
@@ -42,7 +43,7 @@ def price_rounding_field() -> serializers.ChoiceField:
     )  # fmt: skip
 
 
-class PositionSerializer(serializers.Serializer):
+class PositionSerializer(OutputSerializer):
     """A position (sizes in base currency) with its PnL at its last mark."""
 
     id = serializers.UUIDField(read_only=True)

@@ -57,11 +57,11 @@ class PositionViewSet(ScopedViewSet):
     def list(self, request: Request) -> Response:
         """Every status unless ``status`` is given, newest first. One user's open positions on one
         exchange (``user_id``, ``exchange``, ``status=open``) are read from the Redis projection."""
-        filterset = self.filtered(self.get_queryset())
+        filterset = self.filtered(Position.objects.none())  # the rows' query is built only when needed
         question = filterset.projection_question()
         if question is not None and self.scope.allows(question["user_id"]):
             return self.paged(self.manager().get_positions(**question))
-        return self.paged(filterset.qs)
+        return self.paged(filterset.filter_queryset(self.get_queryset()))
 
     @extend_schema(summary="Get a position", responses={200: PositionSerializer, **error_responses(404)})
     def retrieve(self, request: Request, pk: str) -> Response:

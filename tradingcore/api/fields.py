@@ -8,11 +8,15 @@ numbers; NaN, infinities, zero or negative amounts and more digits than numeric(
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Mapping
-from typing import Any
+from operator import attrgetter
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import Field, SkipField
+from rest_framework.settings import api_settings
 
 from tradingcore import validation
 from tradingcore.decimals import MAX_DIGITS, PLACES
@@ -142,6 +146,9 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+QUANTUM = decimal.Decimal(1).scaleb(-PLACES)
+
+
 class DecimalOutputField(serializers.DecimalField):
     """A read-only decimal written as a string with 8 places, of any magnitude (a notional, a
     percentage); a negative zero (a short's PnL at its entry) is written as zero."""
@@ -150,7 +157,60 @@ class DecimalOutputField(serializers.DecimalField):
         super().__init__(max_digits=None, decimal_places=PLACES, read_only=True, **kwargs)
 
     def to_representation(self, value: Any) -> Any:
-        return super().to_representation(abs(value) if value == 0 else value)
+        value = abs(value) if value == 0 else value
+        if not self.plain_string or not isinstance(value, decimal.Decimal):
+            return super().to_representation(value)
+        # DRF's own steps (quantize in the current context, then "{:f}") without copying the
+        # context for every value: a page of positions writes hundreds of these.
+        return format(value.quantize(QUANTUM, rounding=self.rounding), "f")
+
+    @property
+    def plain_string(self) -> bool:
+        """Written as DRF writes it by default: a string, neither localized nor normalized."""
+        coerce = getattr(self, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+        return bool(coerce) and not self.localize and not self.normalize_output
 
 
 decimal_output = DecimalOutputField
+
+
+class OutputSerializer(serializers.Serializer):
+    """A response serializer whose fields are bound once per class instead of once per use.
+
+    DRF deep-copies a serializer's declared fields for every instance and reads each attribute
+    through ``Field.get_attribute``; for a page of positions that was most of a listing's CPU. The
+    output is the same: each field's own ``to_representation`` writes its value, ``None`` stays
+    ``None``, and an attribute that is missing or a method falls back to DRF's own lookup. Only for
+    read-only serializers of plain objects (the managers' DTOs) that use no context.
+    """
+
+    _bound: ClassVar[list[tuple[str, Callable[[Any], Any], Field]]]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        represented = {}
+        for name, fetch, field in self._bound_fields():
+            try:
+                attribute = fetch(instance)
+                if callable(attribute):
+                    raise AttributeError(name)
+            except (AttributeError, KeyError, TypeError):
+                try:
+                    attribute = field.get_attribute(instance)
+                except SkipField:
+                    continue
+            represented[name] = None if attribute is None else field.to_representation(attribute)
+        return represented
+
+    @classmethod
+    def _bound_fields(cls) -> list[tuple[str, Callable[[Any], Any], Field]]:
+        bound = cls.__dict__.get("_bound")
+        if bound is None:
+            fields = cls().fields.values()
+            # source is the field's name or its declared source once bound
+            bound = [(field.field_name, _fetcher(str(field.source)), field) for field in fields if not field.write_only]
+            cls._bound = bound
+        return bound
+
+
+def _fetcher(source: str) -> Callable[[Any], Any]:
+    return (lambda instance: instance) if source == "*" else attrgetter(source)

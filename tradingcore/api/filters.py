@@ -20,7 +20,18 @@ class IntegerFilter(django_filters.NumberFilter):
 
 
 class MarketFilterSet(django_filters.FilterSet):
-    """``user_id``, ``exchange`` and ``symbol`` (native id or ccxt form) of positions and orders."""
+    """``user_id``, ``exchange`` and ``symbol`` (native id or ccxt form) of positions and orders.
+
+    The form class is built once per FilterSet class (django-filter builds a new one for every
+    request): the filters here are static, they depend on no request or queryset."""
+
+    def get_form_class(self) -> type[forms.Form]:
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            cls._form_class = form_class  # type: ignore[attr-defined]
+        return form_class
 
     user_id = django_filters.CharFilter(max_length=MAX_USER_ID_LENGTH)
     exchange = django_filters.ChoiceFilter(choices=Exchange.choices)
