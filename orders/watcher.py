@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
@@ -45,13 +45,14 @@ class PassReport:
     projection_current: bool = False
 
 
-def claim_orders(*, batch: int, lease: timedelta) -> list[Order]:
-    """Claim up to ``batch`` live orders due for polling; other watchers skip them until the lease ends."""
+def claim_orders(*, batch: int, lease: timedelta, due_by: datetime | None = None) -> list[Order]:
+    """Claim up to ``batch`` live orders due for polling by ``due_by`` (default now); other watchers
+    skip them until the lease ends."""
     now = timezone.now()
     with transaction.atomic():
         rows = list(
             Order.objects.select_for_update(skip_locked=True)
-            .filter(status__in=list(LIVE_ORDER_STATUSES), poll_after__lte=now)
+            .filter(status__in=list(LIVE_ORDER_STATUSES), poll_after__lte=due_by or now)
             .order_by("poll_after")[:batch]
         )
         Order.objects.filter(pk__in=[row.pk for row in rows]).update(poll_after=now + lease)
@@ -72,8 +73,12 @@ def run_pass(*, batch: int = 200, interval: float = 2.0, refresh_marks: bool = T
     """One pass of the watcher over every due order; never raises for one order's failure."""
     report = PassReport()
     lease = timedelta(seconds=max(30.0, interval * 5))
+    # Only what was due when the pass started: an order polled in this pass is due again after
+    # ``interval``, and with more orders than one interval's worth of polling the pass would
+    # otherwise never end (nor drain the outbox, refresh marks or confirm the projection).
+    started = timezone.now()
     while True:
-        claimed = claim_orders(batch=batch, lease=lease)
+        claimed = claim_orders(batch=batch, lease=lease, due_by=started)
         for order in claimed:
             report.orders_polled += 1
             try:

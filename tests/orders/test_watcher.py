@@ -64,6 +64,25 @@ def test_a_pass_applies_fills_of_orders_that_filled_on_the_exchange() -> None:
     assert {Order.objects.get(pk=o.pk).status for o in orders} == {OrderStatus.FILLED}
 
 
+def test_a_pass_ends_when_polling_its_orders_takes_longer_than_the_interval() -> None:
+    # Found by the scale benchmark: 1,000 resting orders took longer to poll than the 2 s interval,
+    # so the first ones were due again before the last; the pass claimed them forever and never
+    # drained the outbox. Interval 0 makes every polled order due again at once.
+    resting_orders(5)
+    reports: list[watcher.PassReport] = []
+
+    def one_pass() -> None:
+        reports.append(watcher.run_pass(batch=2, interval=0))
+        connections.close_all()
+
+    thread = threading.Thread(target=one_pass, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+
+    assert not thread.is_alive(), "the pass kept claiming the orders it had just polled"
+    assert reports[0].orders_polled == 5
+
+
 def test_watch_orders_stops_cleanly_on_sigterm() -> None:
     resting_orders(1)
     database = connection.settings_dict
