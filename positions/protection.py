@@ -38,7 +38,7 @@ from orders.models import Order
 from orders.requests import OrderSpec
 from positions import events, projection
 from positions.models import Position
-from tradingcore import locks
+from tradingcore import db, locks
 from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import plain
 from tradingcore.enums import (
@@ -198,21 +198,20 @@ def cancel_leftover_reduce_only_orders(position: Position, *, actor: str = SYSTE
     while we hold no other open position on that side. Returns how many were cancelled;
     exchange errors are logged (the order then stays live and the fill watcher follows it).
     """
-    placed_before_close = Q(created_at__lte=position.closed_at) if position.closed_at else Q()
-    unlinked = Q(
-        position_id=None, user_id=position.user_id, exchange=position.exchange, symbol=position.symbol,
-        position_side=position.side, grid_level=position.grid_level,
+    live = db.select(
+        Order,
+        where={"user_id": position.user_id, "exchange": position.exchange, "symbol": position.symbol,
+               "position_side": position.side, "status__in": sorted(LIVE_ORDER_STATUSES)},
     )  # fmt: skip
-    still_open = Position.objects.filter(
-        user_id=position.user_id, exchange=position.exchange, symbol=position.symbol, side=position.side,
-        status=PositionStatus.OPEN,
-    ).exists()  # fmt: skip
-    which = Q(position_id=position.pk) if still_open else Q(position_id=position.pk) | unlinked
-    leftovers = (
-        Order.objects.filter(which, placed_before_close, reduce_only=True, status__in=list(LIVE_ORDER_STATUSES))
-        .exclude(role__in=list(PROTECTIVE_ORDER_TYPES))
-        .exclude(exchange_order_id=None)
-    )
+    leftovers = [
+        order for order in live
+        if order.reduce_only and order.role not in PROTECTIVE_ORDER_TYPES and order.exchange_order_id
+        and (position.closed_at is None or order.created_at <= position.closed_at)
+        and (order.position_id == position.pk
+             or (order.position_id is None and order.grid_level == position.grid_level))
+    ]  # fmt: skip
+    if any(order.position_id is None for order in leftovers) and _side_still_open(position):
+        leftovers = [order for order in leftovers if order.position_id == position.pk]
     cancelled = 0
     for leftover in leftovers:
         try:
@@ -280,6 +279,13 @@ def _sync(position: Position, actor: str) -> list[Refusal]:
     if refusals:
         _record_refusals(position, refusals, actor, clear=True)
     return refusals
+
+
+def _side_still_open(position: Position) -> bool:
+    """Whether we hold another open position on the closed one's side (another grid level)."""
+    where = {"user_id": position.user_id, "exchange": position.exchange, "symbol": position.symbol,
+             "side": position.side, "status": PositionStatus.OPEN}  # fmt: skip
+    return bool(db.select(Position, where=where, limit=1))
 
 
 def _trigger_of_first(orders: Iterable[Order]) -> Decimal | None:

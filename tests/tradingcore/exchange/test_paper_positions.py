@@ -12,6 +12,8 @@ from tradingcore.enums import MarginMode, PositionSide
 from tradingcore.exceptions import InvalidOrder
 from tradingcore.exchange.base import OrderRequest
 from tradingcore.exchange.paper import PaperGateway, set_mark
+from tradingcore.exchange.paper import gateway as paper_gateway
+from tradingcore.models import PaperMark, PaperPosition
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -110,3 +112,22 @@ def test_leverage_is_recorded_per_symbol_and_side_and_refused_out_of_range(gatew
     for bad in (0, 126):
         with pytest.raises(InvalidOrder, match="leverage"):
             gateway.set_leverage(BTC, bad)
+
+
+@pytest.mark.parametrize(
+    ("model", "column", "raw", "expected"),
+    [
+        (PaperPosition, "size", 0.1, Decimal("0.10000000")),  # SQLite's float
+        (PaperPosition, "size", Decimal("0.10000000"), Decimal("0.10000000")),  # PostgreSQL's Decimal
+        (PaperMark, "price", 45000.1, Decimal("45000.10000000")),
+        (PaperPosition, "entry_price", Decimal("99.98003630"), Decimal("99.98003630000000000000")),
+    ],
+)
+def test_numeric_columns_read_by_fetch_positions_statement_are_decimals_at_the_columns_places(
+    model: Any, column: str, raw: Any, expected: Decimal
+) -> None:
+    value = paper_gateway._column(model, column, raw)
+
+    assert isinstance(value, Decimal)
+    assert value == expected
+    assert value.as_tuple().exponent == expected.as_tuple().exponent

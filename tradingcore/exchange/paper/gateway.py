@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from tradingcore.enums import Exchange, MarginMode, PositionMode, PositionSide
 from tradingcore.exceptions import ExchangeOrderNotFound, InvalidInput, InvalidOrder
@@ -29,6 +29,20 @@ from tradingcore.exchange.paper.engine import LIVE_STATUSES
 from tradingcore.exchange.paper.leverage import store_leverage
 from tradingcore.models import ExchangeAccount, PaperFill, PaperLeverage, PaperMark, PaperOrder, PaperPosition
 from tradingcore.models.paper import PAPER_ORDER_ID_PREFIX
+
+# One statement, cheap to send (the ORM's subqueries cost more to build than to run): the user's
+# non-empty positions with the mark and the leverage (of the side, else of both sides) of each.
+FETCH_POSITIONS_SQL = """
+SELECT p.symbol, p.side, p.size, p.entry_price,
+       (SELECT m.price FROM paper_marks m WHERE m.exchange = p.exchange AND m.symbol = p.symbol LIMIT 1),
+       (SELECT l.leverage FROM paper_leverage l WHERE l.user_id = p.user_id AND l.exchange = p.exchange
+          AND l.symbol = p.symbol AND l.side IN (p.side, '') ORDER BY l.side DESC LIMIT 1),
+       (SELECT l.margin_mode FROM paper_leverage l WHERE l.user_id = p.user_id AND l.exchange = p.exchange
+          AND l.symbol = p.symbol AND l.side IN (p.side, '') ORDER BY l.side DESC LIMIT 1)
+FROM paper_positions p
+WHERE p.user_id = %s AND p.exchange = %s AND p.size > 0{where}
+ORDER BY p.symbol, p.side
+"""
 
 _UNLISTED_TRADES = PaperOrder.Forgotten.ORDER_AND_TRADES
 
@@ -149,30 +163,28 @@ class PaperGateway(ExchangeGateway):
     def fetch_positions(self, symbols: list[str] | None = None) -> list[ExchangePosition]:
         """The user's non-empty paper positions, sizes in base currency, valued at the current mark
         (in one-way mode one net position per symbol: its fills were netted)."""
-        positions = PaperPosition.objects.filter(user_id=self.user_id, exchange=self.exchange.value, size__gt=0)
+        params: list[Any] = [self.user_id, self.exchange.value]
+        where = ""
         if symbols is not None:
-            positions = positions.filter(symbol__in=[self.market(symbol).symbol for symbol in symbols])
-        # One statement: the mark and the leverage (of the side, else of both sides) come along.
-        marks = PaperMark.objects.filter(exchange=OuterRef("exchange"), symbol=OuterRef("symbol"))
-        settings = PaperLeverage.objects.filter(
-            user_id=OuterRef("user_id"), exchange=OuterRef("exchange"), symbol=OuterRef("symbol"),
-            side__in=[OuterRef("side"), ""],
-        ).order_by("-side")  # fmt: skip
-        rows = positions.annotate(
-            mark=Subquery(marks.values("price")[:1]),
-            leverage_value=Subquery(settings.values("leverage")[:1]),
-            leverage_margin_mode=Subquery(settings.values("margin_mode")[:1]),
-        ).order_by("symbol", "side")
+            natives = [self.market(symbol).symbol for symbol in symbols]
+            where = f" AND p.symbol IN ({', '.join(['%s'] * len(natives))})" if natives else " AND 1 = 0"
+            params += natives
+        with connection.cursor() as cursor:
+            cursor.execute(FETCH_POSITIONS_SQL.format(where=where), params)
+            rows = cursor.fetchall()
         return [
             describe_position(
-                row,
-                self.market(row.symbol),
-                row.mark,
-                None
-                if row.leverage_value is None
-                else PaperLeverage(leverage=row.leverage_value, margin_mode=row.leverage_margin_mode),
+                PaperPosition(
+                    symbol=symbol,
+                    side=side,
+                    size=_column(PaperPosition, "size", size),
+                    entry_price=_column(PaperPosition, "entry_price", entry),
+                ),
+                self.market(symbol),
+                None if mark is None else _column(PaperMark, "price", mark),
+                None if leverage is None else PaperLeverage(leverage=leverage, margin_mode=margin_mode),
             )
-            for row in rows
+            for symbol, side, size, entry, mark, leverage, margin_mode in rows
         ]
 
     def fetch_mark_price(self, symbol: str) -> Decimal:
@@ -269,3 +281,11 @@ def order_number(exchange_order_id: str) -> int | None:
     """The primary key in a paper exchange order id (``paper-<id>``); None for any other id."""
     number = exchange_order_id.removeprefix(PAPER_ORDER_ID_PREFIX)
     return int(number) if number.isdigit() and number != exchange_order_id else None
+
+
+def _column(model: type[Any], name: str, value: Any) -> Decimal:
+    """A numeric column read by a raw statement, as the ORM reads it: at the column's decimal places
+    (SQLite hands its numerics over as binary floats; Django's own converter rounds them so)."""
+    field = model._meta.get_field(name)
+    number: Decimal = field.to_python(value)
+    return number.quantize(Decimal(1).scaleb(-field.decimal_places), context=field.context)
