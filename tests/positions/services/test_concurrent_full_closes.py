@@ -9,17 +9,14 @@ Paper exchange, OKX BTC-USDT-SWAP.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.db import connections
 
 from orders.models import Order, OrderFill
 from positions.models import Position
 from positions.services import PositionManager
+from tests.concurrency import at_once
 from tests.managers import btc, mark
 from tradingcore.decimals import ZERO
 from tradingcore.enums import OrderRole, PositionStatus
@@ -29,29 +26,6 @@ from tradingcore.models import PaperLeverage
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
 ROUNDS = 6
-
-
-def at_once(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
-    """Run ``calls`` in threads released together; their results and their exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run(call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results.append(call())
-        except BaseException as exc:  # noqa: BLE001 - returned to the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_three_full_closes_at_once_close_once_and_book_nothing_that_did_not_trade() -> None:

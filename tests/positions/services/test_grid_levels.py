@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from orders import watcher
 from positions.models import Position
 from positions.services import PositionManager
+from tests.concurrency import at_once
 from tests.managers import BTC, USER, btc, mark
 from tradingcore.enums import PositionStatus
 
@@ -47,23 +46,13 @@ def test_twenty_grid_levels_open_fill_and_close_at_once(redis_client) -> None:  
         assert position.entry_price == level_price(level)
 
     mark("110")
-    errors: list[BaseException] = []
-
-    def close(level: int) -> None:
-        try:
-            manager.close_position(
-                user_id=USER, exchange="okx", symbol=BTC, side="long", grid_level=level, reason="grid"
-            )
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=close, args=(level,)) for level in LEVELS]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    closes = [
+        lambda level=level: manager.close_position(
+            user_id=USER, exchange="okx", symbol=BTC, side="long", grid_level=level, reason="grid"
+        )
+        for level in LEVELS
+    ]
+    _, errors = at_once(*closes)
 
     assert errors == []
     for level in LEVELS:
