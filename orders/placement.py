@@ -31,7 +31,17 @@ from orders.models import Order
 from tradingcore.changeset import ChangeSet
 from tradingcore.decimals import plain
 from tradingcore.enums import MarginMode, OrderSide, OrderStatus, OrderType, PositionMode, PositionSide, TimeInForce
-from tradingcore.exceptions import Conflict, ExchangeUnavailable, OrderOutcomeUnknown, OrderRejected
+from tradingcore.exceptions import (
+    AuthenticationFailed,
+    BadSymbol,
+    Conflict,
+    ExchangeUnavailable,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    UnsupportedInstrument,
+)
 from tradingcore.exchange import ExchangeGateway, MarketInfo, OrderRequest, get_gateway
 from tradingcore.redis import outbox
 
@@ -94,10 +104,15 @@ def resume(order: Order, *, gateway: ExchangeGateway, actor: str) -> Order:
     the exchange does not know it, it never got there and is sent now, under the same client order
     id (the exchange refuses a second order with it: the gateway then returns the first). Raises
     ``OrderOutcomeUnknown`` when it is too old to send again (``RESEND_WITHIN``) and not yet
-    settled: the retry after the grace gets it ``rejected``, never placed."""
+    settled: the retry after the grace gets it ``rejected``, never placed. A rejected order raises
+    its refusal again (``rejection``), the answer its first attempt gave or would have given."""
+    if order.status == OrderStatus.REJECTED:
+        raise rejection(order)
     if order.status != OrderStatus.PENDING or order.exchange_order_id:
         return order
     found = sync.resolve_by_client_id(order, gateway=gateway, actor=actor)
+    if found.status == OrderStatus.REJECTED:
+        raise rejection(found)
     if found.status != OrderStatus.PENDING or found.exchange_order_id:
         return found
     if timezone.now() - found.created_at >= RESEND_WITHIN:
@@ -105,6 +120,24 @@ def resume(order: Order, *, gateway: ExchangeGateway, actor: str) -> Order:
             f"the order {found.pk} is not on the exchange yet and is being settled; retry shortly"
         )
     return submit_order(found, gateway=gateway, actor=actor)
+
+
+# The refusals a rejected order's ``last_error`` ("code: message") is raised again as.
+_REFUSALS: dict[str, type[OrderRejected]] = {
+    kind.code: kind
+    for kind in (OrderRejected, InsufficientFunds, InvalidOrder, BadSymbol, UnsupportedInstrument, AuthenticationFailed)
+}
+
+
+def rejection(order: Order) -> OrderRejected:
+    """The refusal of a ``rejected`` order as the exception its placement raised, from the stored
+    ``last_error`` (``"invalid_order: reduce-only buy of 0.02 would increase the position: ..."``):
+    a retry whose first attempt's answer was lost gets the same error, never the order as if placed."""
+    code, _, message = (order.last_error or "").partition(": ")
+    kind = _REFUSALS.get(code)
+    if kind is None or not message:
+        return OrderRejected(order.last_error or f"the order {order.pk} was rejected")
+    return kind(message)
 
 
 def new_order(spec: requests.OrderSpec, *, market: MarketInfo) -> Order:

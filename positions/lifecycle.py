@@ -31,7 +31,6 @@ from tradingcore.enums import (
     Exchange,
     MarginMode,
     OrderRole,
-    OrderStatus,
     OrderType,
     PositionSide,
     PositionStatus,
@@ -363,9 +362,7 @@ def _retried_close(
     if not closes_this or earlier.position_id is None:
         details = {"client_order_id": ["already used"]}
         raise Conflict("client_order_id is already used by another order", details=details)
-    earlier = placement.resume(earlier, gateway=gateway, actor=actor)
-    if earlier.status == OrderStatus.REJECTED:
-        raise OrderRejected(earlier.last_error or f"the closing order {earlier.pk} was rejected")
+    earlier = placement.resume(earlier, gateway=gateway, actor=actor)  # raises a rejection again
     assert earlier.position_id is not None
     return selectors.get_position(earlier.position_id)
 

@@ -17,7 +17,7 @@ from positions.models import Position
 from positions.services import PositionManager
 from tests.managers import BTC, USER, mark
 from tradingcore.enums import OrderStatus
-from tradingcore.exceptions import OrderOutcomeUnknown
+from tradingcore.exceptions import InvalidOrder, OrderOutcomeUnknown, OrderRejected
 from tradingcore.exchange import get_gateway
 from tradingcore.exchange.paper.models_access import paper_orders_with_client_id
 
@@ -120,7 +120,30 @@ def test_a_retry_too_late_to_send_the_order_is_told_to_wait_then_gets_it_rejecte
         retry("bot7late1")
     assert paper_orders_with_client_id("okx", "bot7late1") == 0
 
-    # and once the grace has passed, its retry gets the order rejected, never placed
+    # and once the grace has passed, its retry is refused: the order was rejected, never placed
     Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(seconds=61))
-    assert retry("bot7late1").status == OrderStatus.REJECTED
+    with pytest.raises(OrderRejected, match="never acknowledged"):
+        retry("bot7late1")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REJECTED
     assert paper_orders_with_client_id("okx", "bot7late1") == 0
+
+
+def test_a_retry_of_an_order_the_exchange_refused_before_the_answer_was_lost_is_refused_the_same_way() -> None:
+    # Found by the load and fault suite: a reduce-only buy refused by the exchange (it would have
+    # increased the short), its worker killed before answering; the retry answered 201 with the
+    # rejected order, as if it had been placed.
+    mark("50000")
+    PositionManager().open_position(user_id=USER, exchange="okx", symbol=BTC, side="short", size="0.01")
+    refused = {
+        "user_id": USER, "exchange": "okx", "symbol": BTC, "side": "buy", "order_type": "market",
+        "quantity": "0.02", "reduce_only": True, "position_side": "short", "client_order_id": "bot7ro1",
+    }  # fmt: skip
+    with pytest.raises(InvalidOrder, match="would increase the position") as first:
+        OrderManager().create_order(**refused)
+
+    with pytest.raises(InvalidOrder) as retried:
+        OrderManager().create_order(**refused)
+
+    assert retried.value.message == first.value.message
+    assert Order.objects.get(client_order_id="bot7ro1").status == OrderStatus.REJECTED
+    assert paper_orders_with_client_id("okx", "bot7ro1") == 0
