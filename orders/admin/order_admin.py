@@ -16,23 +16,9 @@ from orders.admin.filters import AttentionFilter
 from orders.models import Order, OrderEvent, OrderFill
 from tradingcore.admin import display
 from tradingcore.admin.confirm import ConfirmedAction, ConfirmedActionsAdmin
+from tradingcore.admin.readonly import EventInline, ReadOnlyAdmin, ReadOnlyInline, RowColumns
 
-EVENT_FIELDS = ("when", "type", "actor", "parameters")
 FILL_FIELDS = ("when", "trade_id", "quantity", "price", "fee", "fee_currency", "liquidity", "realized_pnl")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OrderFillInline(ReadOnlyInline):
@@ -47,20 +33,12 @@ class OrderFillInline(ReadOnlyInline):
         return display.moment(fill.filled_at)
 
 
-class OrderEventInline(ReadOnlyInline):
+class OrderEventInline(EventInline):
     model = OrderEvent
-    verbose_name_plural = "events"
-    fields = EVENT_FIELDS
-    readonly_fields = EVENT_FIELDS
-    ordering = ["id"]
-
-    @admin.display(description="time")
-    def when(self, event: OrderEvent) -> SafeString:
-        return display.moment(event.created_at)
 
 
 @admin.register(Order)
-class OrderAdmin(ConfirmedActionsAdmin):
+class OrderAdmin(ReadOnlyAdmin, RowColumns, ConfirmedActionsAdmin):
     list_display = ["short", "user", "venue", "symbol", "side", "kind", "qty", "filled", "price_shown", "avg",
                     "status_shown", "position_link", "created"]  # fmt: skip
     list_display_links = ["short"]
@@ -85,36 +63,12 @@ class OrderAdmin(ConfirmedActionsAdmin):
     ]  # fmt: skip
     readonly_fields = [field.name for field in Order._meta.fields]
 
-    class Media:
-        css = {"all": ["tradingcore/admin.css"]}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         order = self.get_object(request, object_id)
         actions = self.offered_actions(request, order) if order is not None else []
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "tc_actions": actions})
-
-    @admin.display(description="id", ordering="id")
-    def short(self, order: Order) -> SafeString:
-        return format_html('<span class="tc-id" title="{}">{}</span>', order.pk, display.short_id(order.pk))
-
-    @admin.display(description="user", ordering="user_id")
-    def user(self, order: Order) -> SafeString:
-        return display.short_text(order.user_id, 14)
-
-    @admin.display(description="exch.", ordering="exchange")
-    def venue(self, order: Order) -> str:
-        return order.exchange
 
     @admin.display(description="role / type", ordering="role")
     def kind(self, order: Order) -> SafeString:

@@ -23,6 +23,7 @@ from positions.models import Position, PositionEvent
 from tradingcore import mark_history, pnl
 from tradingcore.admin import display
 from tradingcore.admin.confirm import ConfirmedAction, ConfirmedActionsAdmin
+from tradingcore.admin.readonly import EventInline, ReadOnlyAdmin, ReadOnlyInline, RowColumns
 from tradingcore.enums import PositionStatus, ReviewStatus
 
 
@@ -31,23 +32,7 @@ def roe_of(position: Position) -> Any:
     return pnl.roe_percentage(position.unrealized_pnl, position.entry_price, position.size, position.leverage)
 
 
-EVENT_FIELDS = ("when", "type", "actor", "parameters")
 ORDER_FIELDS = ("order", "role", "side", "order_type", "qty", "filled", "price_shown", "avg", "status", "created")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OrderInline(ReadOnlyInline):
@@ -85,20 +70,12 @@ class OrderInline(ReadOnlyInline):
         return display.moment(order.created_at)
 
 
-class PositionEventInline(ReadOnlyInline):
+class PositionEventInline(EventInline):
     model = PositionEvent
-    verbose_name_plural = "events"
-    fields = EVENT_FIELDS
-    readonly_fields = EVENT_FIELDS
-    ordering = ["id"]
-
-    @admin.display(description="time")
-    def when(self, event: PositionEvent) -> SafeString:
-        return display.moment(event.created_at)
 
 
 @admin.register(Position)
-class PositionAdmin(ConfirmedActionsAdmin):
+class PositionAdmin(ReadOnlyAdmin, RowColumns, ConfirmedActionsAdmin):
     list_display = ["short", "user", "venue", "market", "side", "size_shown", "entry", "mark", "upnl", "roe",
                     "lev", "status_shown", "review", "opened"]  # fmt: skip
     list_display_links = ["short"]
@@ -126,20 +103,6 @@ class PositionAdmin(ConfirmedActionsAdmin):
     ]  # fmt: skip
     readonly_fields = [*(field.name for field in Position._meta.fields), "net_pnl", "roe_shown"]
 
-    class Media:
-        css = {"all": ["tradingcore/admin.css"]}
-
-    # -- nothing here writes a position ---------------------------------------------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.overview_view)
         return [path("overview/", view, name="positions_position_overview"), *super().get_urls()]
@@ -151,18 +114,6 @@ class PositionAdmin(ConfirmedActionsAdmin):
         return super().get_search_results(request, queryset, search_term.strip())
 
     # -- the list -------------------------------------------------------------------------------------
-
-    @admin.display(description="id", ordering="id")
-    def short(self, position: Position) -> SafeString:
-        return format_html('<span class="tc-id" title="{}">{}</span>', position.pk, display.short_id(position.pk))
-
-    @admin.display(description="user", ordering="user_id")
-    def user(self, position: Position) -> SafeString:
-        return display.short_text(position.user_id, 14)
-
-    @admin.display(description="exch.", ordering="exchange")
-    def venue(self, position: Position) -> str:
-        return position.exchange
 
     @admin.display(description="symbol", ordering="symbol")
     def market(self, position: Position) -> SafeString:

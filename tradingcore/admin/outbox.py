@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from tradingcore.admin import display
+from tradingcore.admin.readonly import ReadOnlyAdmin
 from tradingcore.models import OutboxEntry
 
 
 @admin.register(OutboxEntry)
-class OutboxEntryAdmin(admin.ModelAdmin):
+class OutboxEntryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Rows waiting for Redis. They come and go with commits and the watcher's drain; a deep or old
     outbox means Redis is unreachable (see ``/healthz`` and ``drain_outbox``)."""
 
@@ -24,18 +22,6 @@ class OutboxEntryAdmin(admin.ModelAdmin):
     search_fields = ["=object_id", "user_id"]
     readonly_fields = ["kind", "object_id", "user_id", "event", "payload", "attempts", "last_error", "created_at"]
     list_per_page = 100
-
-    class Media:
-        css = {"all": ["tradingcore/admin.css"]}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="entity")
     def entity(self, entry: OutboxEntry) -> SafeString:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from tradingcore.admin import display
+from tradingcore.admin.readonly import ReadOnlyAdmin
 from tradingcore.models import VerificationRun
 
 RUN_FIELDS = (
@@ -19,24 +17,12 @@ RUN_FIELDS = (
 
 
 @admin.register(VerificationRun)
-class VerificationRunAdmin(admin.ModelAdmin):
+class VerificationRunAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["started", "result", "fix", "users", "keys_checked", "differences", "legacy_mismatches"]
     list_filter = ["outcome", "fix"]
     date_hierarchy = "started_at"
     fields = RUN_FIELDS
     readonly_fields = RUN_FIELDS
-
-    class Media:
-        css = {"all": ["tradingcore/admin.css"]}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="started", ordering="started_at")
     def started(self, run: VerificationRun) -> SafeString:
