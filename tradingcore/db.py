@@ -161,6 +161,25 @@ def _materialize(compiled: _Select, model: type[models.Model], rows: list[Any], 
     return objects
 
 
+def from_column(model: type[models.Model], name: str, value: Any, using: str = "default") -> Any:
+    """``value`` of ``model``'s column ``name`` as fetched by a raw statement, converted as the ORM
+    converts it (the backend's converters, then the field's: SQLite's numerics become Decimals at
+    the column's places, PostgreSQL's pass as they are)."""
+    if value is None:
+        return None
+    connection = connections[using]
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    expression = field.cached_col
+    converters = _cached(
+        ("converters", model, name, connection.vendor),
+        lambda: [*connection.ops.get_db_converters(expression), *field.get_db_converters(connection)],
+    )
+    for converter in converters:
+        value = converter(value, expression, connection)
+    return value
+
+
 # -- write --------------------------------------------------------------------------------------------
 
 Group = tuple[type[models.Model], list[models.Model]]

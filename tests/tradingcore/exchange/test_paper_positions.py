@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from tests.tradingcore.exchange.paper_requests import request
+from tradingcore.decimals import quantize
 from tradingcore.enums import MarginMode, PositionSide
 from tradingcore.exceptions import InvalidOrder
 from tradingcore.exchange.base import OrderRequest
 from tradingcore.exchange.paper import PaperGateway, set_mark
-from tradingcore.exchange.paper import gateway as paper_gateway
-from tradingcore.models import PaperMark, PaperPosition
+from tradingcore.models import PaperPosition
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -114,20 +114,16 @@ def test_leverage_is_recorded_per_symbol_and_side_and_refused_out_of_range(gatew
             gateway.set_leverage(BTC, bad)
 
 
-@pytest.mark.parametrize(
-    ("model", "column", "raw", "expected"),
-    [
-        (PaperPosition, "size", 0.1, Decimal("0.10000000")),  # SQLite's float
-        (PaperPosition, "size", Decimal("0.10000000"), Decimal("0.10000000")),  # PostgreSQL's Decimal
-        (PaperMark, "price", 45000.1, Decimal("45000.10000000")),
-        (PaperPosition, "entry_price", Decimal("99.98003630"), Decimal("99.98003630000000000000")),
-    ],
-)
-def test_numeric_columns_read_by_fetch_positions_statement_are_decimals_at_the_columns_places(
-    model: Any, column: str, raw: Any, expected: Decimal
-) -> None:
-    value = paper_gateway._column(model, column, raw)
+def test_fetch_positions_reads_its_numbers_exactly_as_the_orm_does(gateway: PaperGateway) -> None:
+    # fetch_positions reads with one plain statement (db.from_column converts as the ORM would)
+    gateway.place_order(order("buy", "0.3"))
+    set_mark("paper", BTC, D("50123.45"))
+    gateway.place_order(order("buy", "0.1"))
 
-    assert isinstance(value, Decimal)
-    assert value == expected
-    assert value.as_tuple().exponent == expected.as_tuple().exponent
+    [position] = gateway.fetch_positions([BTC])
+    row = PaperPosition.objects.get(user_id=USER, exchange="paper", symbol=BTC, side="long")
+
+    assert (position.size, position.mark_price) == (row.size, D("50123.45000000"))
+    assert position.entry_price == quantize(row.entry_price)
+    assert all(isinstance(v, Decimal) for v in (position.size, position.entry_price, position.mark_price))
+    assert position.size.as_tuple().exponent == -8

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from tradingcore import db
 from tradingcore.enums import Exchange, MarginMode, PositionMode, PositionSide
 from tradingcore.exceptions import ExchangeOrderNotFound, InvalidInput, InvalidOrder
 from tradingcore.exchange.base import (
@@ -177,11 +178,11 @@ class PaperGateway(ExchangeGateway):
                 PaperPosition(
                     symbol=symbol,
                     side=side,
-                    size=_column(PaperPosition, "size", size),
-                    entry_price=_column(PaperPosition, "entry_price", entry),
+                    size=db.from_column(PaperPosition, "size", size),
+                    entry_price=db.from_column(PaperPosition, "entry_price", entry),
                 ),
                 self.market(symbol),
-                None if mark is None else _column(PaperMark, "price", mark),
+                db.from_column(PaperMark, "price", mark),
                 None if leverage is None else PaperLeverage(leverage=leverage, margin_mode=margin_mode),
             )
             for symbol, side, size, entry, mark, leverage, margin_mode in rows
@@ -281,11 +282,3 @@ def order_number(exchange_order_id: str) -> int | None:
     """The primary key in a paper exchange order id (``paper-<id>``); None for any other id."""
     number = exchange_order_id.removeprefix(PAPER_ORDER_ID_PREFIX)
     return int(number) if number.isdigit() and number != exchange_order_id else None
-
-
-def _column(model: type[Any], name: str, value: Any) -> Decimal:
-    """A numeric column read by a raw statement, as the ORM reads it: at the column's decimal places
-    (SQLite hands its numerics over as binary floats; Django's own converter rounds them so)."""
-    field = model._meta.get_field(name)
-    number: Decimal = field.to_python(value)
-    return number.quantize(Decimal(1).scaleb(-field.decimal_places), context=field.context)
